@@ -1,0 +1,1 @@
+"""Converters, one module per target (executorch, coreml, tflite), behind one registry."""

@@ -1,0 +1,1 @@
+"""Quantization recipe files per backend (``executorch/``, ``coreml/``, ``tflite/``), as data."""

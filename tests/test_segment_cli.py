@@ -1,0 +1,59 @@
+"""The first user command: python -m tinysam_mobile.segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinysam_mobile.segment import main
+
+from .conftest import ASSETS
+
+
+def test_writes_overlay(tmp_path, capsys):
+    out = tmp_path / "overlay.png"
+    args = [
+        str(ASSETS / "picture1.jpg"),
+        "--point",
+        "380,300",
+        "--point",
+        "100,700,0",
+        "--box",
+        "120,90,640,700",
+        "--checkpoint",
+        "untrained",
+        "--model-config",
+        "tiny-test",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "UNTRAINED WEIGHTS" in captured.err
+    assert "predicted IoU" in captured.out
+    overlay = np.asarray(Image.open(out))
+    assert overlay.shape == (770, 769, 3)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--point", "1,2,5"], "label must be 1 or 0"),
+        (["--box", "5,5,1,1"], "X0 < X1"),
+        (["--point", "a,b"], "comma-separated numbers"),
+    ],
+)
+def test_bad_arguments(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit):
+        main([str(ASSETS / "picture1.jpg"), *args, "--out", str(tmp_path / "o.png")])
+    assert message in capsys.readouterr().err
+
+
+def test_missing_prompt_and_bad_image(tmp_path):
+    with pytest.raises(SystemExit, match="at least one --point"):
+        main([str(ASSETS / "picture1.jpg"), "--out", str(tmp_path / "o.png")])
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    with pytest.raises(SystemExit, match="cannot read image"):
+        main([str(bad), "--point", "1,1", "--out", str(tmp_path / "o.png")])

@@ -1,0 +1,278 @@
+"""Resolve and load ``--checkpoint`` values: a path, an http(s) URL, a known name, or untrained.
+
+* path: a float state dict in the official key layout (``tinysam.pth``, ``tinysam_42.3.pth``,
+  MobileSAM's ``mobile_sam.pt``); a ``{"model": ...}`` / ``{"state_dict": ...}`` wrapper is unwrapped.
+* URL: downloaded once into the cache dir (``$TINYSAM_CACHE`` or ``~/.cache/tinysam_mobile``),
+  with a progress bar; append ``#sha256=<hex>`` to verify it.
+* known names: see :data:`KNOWN_CHECKPOINTS`.
+* ``untrained`` or ``untrained:SEED``: a seeded random model, for offline runs and tests only.
+
+Files are read with ``torch.load(weights_only=True)``: pickled code is never executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import torch
+
+from .modeling import TINYSAM, Sam, SamConfig, build_sam
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be resolved or does not fit the model; the message says why."""
+
+
+@dataclass(frozen=True)
+class KnownCheckpoint:
+    """A published checkpoint: where it lives and, when known, its sha256."""
+
+    url: str
+    sha256: str | None
+    description: str
+
+
+KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
+    "tinysam-42.3": KnownCheckpoint(
+        "https://github.com/xinghaochen/TinySAM/releases/download/3.0/tinysam_42.3.pth",
+        None,
+        "TinySAM, Jan 2025 release (42.3 COCO AP): the recommended default",
+    ),
+    "tinysam": KnownCheckpoint(
+        "https://github.com/xinghaochen/TinySAM/releases/download/1.0/tinysam.pth",
+        None,
+        "TinySAM, first release (41.9 COCO AP)",
+    ),
+    "mobilesam": KnownCheckpoint(
+        "https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt",
+        None,
+        "MobileSAM (same architecture, encoder-only distillation)",
+    ),
+}
+DEFAULT_CHECKPOINT = "tinysam-42.3"
+
+_SAM_VIT = {768: "SAM ViT-B", 1024: "SAM ViT-L", 1280: "SAM ViT-H"}
+_UNTRAINED = re.compile(r"^untrained(?::(\d+))?$")
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A model with its provenance: ``source`` as given, ``sha256`` of the file (None if untrained)."""
+
+    model: Sam
+    source: str
+    sha256: str | None
+
+    @property
+    def untrained(self) -> bool:
+        return self.sha256 is None
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``$TINYSAM_CACHE`` or ``~/.cache/tinysam_mobile``."""
+    return Path(os.environ.get("TINYSAM_CACHE", Path.home() / ".cache" / "tinysam_mobile"))
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_checkpoint(spec: str, config: SamConfig = TINYSAM) -> LoadedCheckpoint:
+    """Resolve ``spec`` (path, URL, known name or ``untrained[:SEED]``) into a model in eval mode."""
+    match = _UNTRAINED.match(spec)
+    if match:
+        seed = int(match.group(1) or 0)
+        return LoadedCheckpoint(build_sam(config, seed=seed), spec, None)
+    path = resolve_path(spec)
+    state_dict = read_state_dict(path)
+    model = build_sam(config)
+    apply_state_dict(model, state_dict, source=str(path))
+    return LoadedCheckpoint(model.eval(), spec, file_sha256(path))
+
+
+def resolve_path(spec: str) -> Path:
+    """A local file for ``spec``: known names and URLs are downloaded into the cache first."""
+    if spec in KNOWN_CHECKPOINTS:
+        known = KNOWN_CHECKPOINTS[spec]
+        return download(known.url, known.sha256)
+    if spec.startswith(("http://", "https://")):
+        url, _, fragment = spec.partition("#")
+        sha = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else None
+        return download(url, sha)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        names = ", ".join([*KNOWN_CHECKPOINTS, "untrained[:SEED]"])
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise CheckpointError(
+            f"checkpoint {spec!r} {what}; give a checkpoint file, an http(s) URL or one of: {names}"
+        )
+    return path
+
+
+def download(url: str, sha256: str | None = None) -> Path:
+    """Fetch ``url`` into the cache (once) and return the file; verifies ``sha256`` when given."""
+    name = Path(urlsplit(url).path).name or "checkpoint.pth"
+    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    target = cache_dir() / key / name
+    if target.is_file():
+        _verify(target, sha256, url)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
+        tmp_path = Path(tmp.name)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                total = int(response.headers.get("Content-Length") or 0)
+                _copy_with_progress(response, tmp, total, name)
+        except (urllib.error.URLError, OSError) as exc:
+            tmp.close()
+            tmp_path.unlink(missing_ok=True)
+            raise CheckpointError(f"could not download {url}: {exc}") from exc
+    try:
+        _verify(tmp_path, sha256, url)
+    except CheckpointError:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    os.replace(tmp_path, target)
+    return target
+
+
+def _copy_with_progress(src, dst, total: int, label: str) -> None:
+    """Copy a stream while drawing a one-line progress bar on stderr."""
+    done = 0
+    while chunk := src.read(1 << 20):
+        dst.write(chunk)
+        done += len(chunk)
+        if total:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "." * (30 - filled)
+            sys.stderr.write(f"\rdownloading {label} [{bar}] {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+        else:
+            sys.stderr.write(f"\rdownloading {label} {done / 1e6:.1f} MB")
+        sys.stderr.flush()
+    sys.stderr.write("\n")
+
+
+def _verify(path: Path, sha256: str | None, url: str) -> None:
+    if sha256 is None:
+        return
+    actual = file_sha256(path)
+    if actual != sha256.lower():
+        path.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"sha256 mismatch for {url}: expected {sha256}, got {actual}; the file was removed, "
+            "retry or check the URL"
+        )
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a float state dict safely, with a specific error for each way a file can be wrong."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK") and not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path} is truncated or corrupt (a torch zip archive without its directory); "
+            "delete it and download it again"
+        )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise _unpickling_error(path, exc) from None
+    except Exception as exc:  # torch raises many types for a file that is not a checkpoint
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint or is truncated ({exc})") from None
+    if isinstance(obj, dict):
+        for wrapper in ("model", "state_dict"):
+            if isinstance(obj.get(wrapper), dict):
+                obj = obj[wrapper]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} does not hold a state dict (found {type(obj).__name__})")
+    _reject_foreign_model(path, obj)
+    return obj
+
+
+def _unpickling_error(path: Path, exc: pickle.UnpicklingError) -> CheckpointError:
+    message = str(exc)
+    if "truncated" in message:
+        return CheckpointError(f"{path} is truncated; delete it and download it again")
+    try:  # static disassembly of the pickle: nothing is executed
+        classes = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:
+        classes = []
+    if any(name.startswith("quantization_layer") for name in classes):
+        return CheckpointError(
+            f"{path} looks like the official tinysam_w8a8.pth: a pickled fake-quantization module "
+            "(quantization_layer.*), not a state dict. It is refused: loading it would execute "
+            "pickled code (this project only uses weights_only=True), and it holds fp32 weights "
+            "with simulated quantization, which no mobile runtime can use. Start from the float "
+            "checkpoint (tinysam-42.3) and pick one of this project's quant recipes instead."
+        )
+    if classes:
+        return CheckpointError(
+            f"{path} is a pickled Python object ({', '.join(classes[:3])}), not a state dict; it is "
+            "refused because loading it would execute pickled code. Save model.state_dict() instead."
+        )
+    return CheckpointError(f"{path} is not a PyTorch checkpoint ({message.splitlines()[0]})")
+
+
+def _reject_foreign_model(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
+    """Name the model when the file is a SAM ViT checkpoint instead of TinySAM."""
+    pos = state_dict.get("image_encoder.pos_embed")
+    if pos is not None or any(k.startswith("image_encoder.blocks.") for k in state_dict):
+        dim = int(pos.shape[-1]) if pos is not None else 0
+        name = _SAM_VIT.get(dim, "a SAM ViT image encoder")
+        raise CheckpointError(
+            f"{path} is {name}, not TinySAM: it has image_encoder.blocks.* / pos_embed keys, while "
+            "TinySAM expects image_encoder.layers.* (TinyViT). Use a TinySAM or MobileSAM checkpoint."
+        )
+
+
+def apply_state_dict(model: Sam, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Strictly load ``state_dict``; on mismatch, raise with a short diff of the keys."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    mismatched = sorted(
+        k for k in set(expected) & set(state_dict) if expected[k].shape != state_dict[k].shape
+    )
+    if missing or unexpected or mismatched:
+        lines = [f"{source} does not match the {model.config.name} model:"]
+        for title, keys in (("missing", missing), ("unexpected", unexpected)):
+            if keys:
+                lines.append(f"  {len(keys)} {title} keys: " + _short_list(keys))
+        for k in mismatched[:5]:
+            lines.append(
+                f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(expected[k].shape)}"
+            )
+        raise CheckpointError("\n".join(lines))
+    model.load_state_dict(state_dict, strict=True)
+
+
+def _short_list(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def save_official_layout(model: Sam, path: Path) -> None:
+    """Save ``model`` as the official releases do (a plain state dict), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+        torch.save(model.state_dict(), tmp)
+    shutil.move(tmp.name, path)

@@ -1,0 +1,131 @@
+"""``Predictor``: encode an image once, then answer point / box / mask prompts.
+
+Semantics of the official TinySAM ``SamPredictor``: three masks from mask tokens 1..3 with their
+predicted IoUs; a padding point is appended when points come without a box. ``multimask_output``
+(absent in the official API) selects, when ``False``, the best of the three by predicted IoU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import transforms
+from .modeling import Sam
+from .prompts import PromptBatch, pack_prompt
+from .runtimes import Runtime, TorchRuntime
+
+
+class Predictor:
+    """Prompted segmentation over any :class:`~tinysam_mobile.runtimes.Runtime` (numpy in and out)."""
+
+    def __init__(self, model: Sam | Runtime) -> None:
+        self.runtime: Runtime = TorchRuntime(model) if isinstance(model, Sam) else model
+        self.reset_image()
+
+    def reset_image(self) -> None:
+        """Forget the current image and its embedding."""
+        self._features: np.ndarray | None = None
+        self.original_size: tuple[int, int] | None = None
+        self.input_size: tuple[int, int] | None = None
+
+    @property
+    def is_image_set(self) -> bool:
+        return self._features is not None
+
+    def set_image(self, image: np.ndarray | Image.Image, image_format: str = "RGB") -> None:
+        """Encode ``image`` (``H x W x 3`` uint8 or PIL; see :mod:`transforms` for other inputs)."""
+        if image_format not in ("RGB", "BGR"):
+            raise ValueError(f"image_format must be 'RGB' or 'BGR', got {image_format!r}")
+        rgb = transforms.as_rgb_uint8(image)
+        if image_format == "BGR":
+            rgb = np.ascontiguousarray(rgb[..., ::-1])
+        tensor, input_size = transforms.preprocess(rgb)
+        self.reset_image()
+        self._features = self.runtime.encode(tensor)
+        self.original_size = (rgb.shape[0], rgb.shape[1])
+        self.input_size = input_size
+
+    def get_image_embedding(self) -> np.ndarray:
+        """The current image embedding, ``1 x 256 x 64 x 64`` float32."""
+        return self._require_image()
+
+    def _require_image(self) -> np.ndarray:
+        if self._features is None:
+            raise RuntimeError("no image is set: call set_image(image) before predicting")
+        return self._features
+
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predict masks for one prompt given in original-image pixels.
+
+        Args:
+            point_coords: ``K x 2`` (X, Y); requires ``point_labels`` (``K``, 1 fg / 0 bg).
+            box: XYXY, 4 values.
+            mask_input: ``1 x 256 x 256`` low-res logits from a previous call.
+        Returns:
+            ``(masks 3 x H x W bool, or float logits with return_logits; iou 3; low-res 3 x 256 x 256)``,
+            or 1 instead of 3 along the first axis when ``multimask_output`` is False.
+        """
+        features = self._require_image()
+        assert self.original_size is not None and self.input_size is not None
+        prompts = self._prompt_batch(point_coords, point_labels, box, mask_input)
+        low_res, iou = self.runtime.decode(features, prompts)
+        logits = transforms.upscale_logits(torch.from_numpy(low_res), self.input_size, self.original_size)
+        masks = logits[0].numpy()
+        low_res, iou = low_res[0], iou[0]
+        if not multimask_output:
+            best = int(np.argmax(iou))
+            masks, iou, low_res = (
+                masks[best : best + 1],
+                iou[best : best + 1],
+                low_res[best : best + 1],
+            )
+        if not return_logits:
+            masks = masks > Sam.mask_threshold
+        return masks, iou, low_res
+
+    def _prompt_batch(
+        self,
+        point_coords: np.ndarray | None,
+        point_labels: np.ndarray | None,
+        box: np.ndarray | None,
+        mask_input: np.ndarray | None,
+    ) -> PromptBatch:
+        """Validate one prompt in original pixels and pack it in the 1024 frame."""
+        assert self.original_size is not None
+        coords = labels = None
+        if (point_coords is None) != (point_labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        if point_coords is not None:
+            coords = np.asarray(point_coords, dtype=np.float64)
+            labels = np.asarray(point_labels).reshape(-1)
+            if coords.ndim != 2 or coords.shape[1] != 2:
+                raise ValueError(f"point_coords must be K x 2 (X, Y), got shape {coords.shape}")
+            if labels.shape[0] != coords.shape[0]:
+                raise ValueError(f"{coords.shape[0]} points but {labels.shape[0]} labels")
+            if not np.isin(labels, (0, 1)).all():
+                raise ValueError(f"point_labels must be 1 (foreground) or 0 (background), got {labels}")
+            coords = transforms.transform_coords(coords, self.original_size)
+        if box is not None:
+            box = np.asarray(box, dtype=np.float64).reshape(-1)
+            if box.shape != (4,):
+                raise ValueError(f"box must be 4 values XYXY, got {box.size}")
+            box = transforms.transform_boxes(box, self.original_size)[0]
+        mask = None
+        if mask_input is not None:
+            mask = np.asarray(mask_input, dtype=np.float32)
+            size = transforms.LOW_RES_SIZE
+            if mask.shape != (1, size, size):
+                raise ValueError(f"mask_input must be 1 x {size} x {size} logits, got {mask.shape}")
+            mask = mask[None]
+        packed_coords, packed_labels = pack_prompt(coords, labels, box)
+        return PromptBatch(packed_coords[None], packed_labels[None], mask)

@@ -1,0 +1,40 @@
+"""The reference runtime: the float PyTorch model, eager, on the CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..modeling import Sam
+from ..prompts import PromptBatch
+
+
+class TorchRuntime:
+    """Runs :class:`~tinysam_mobile.modeling.Sam` eagerly; accepts any number of points.
+
+    ``max_points`` pads every prompt like a fixed-size artifact does, which is how the parity
+    suite builds the reference for an artifact.
+    """
+
+    name = "torch"
+
+    def __init__(self, model: Sam, max_points: int | None = None) -> None:
+        self.model = model.eval()
+        self.max_points = max_points
+
+    @torch.inference_mode()
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        return self.model.encode(torch.from_numpy(np.ascontiguousarray(image))).numpy()
+
+    @torch.inference_mode()
+    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
+        if self.max_points is not None:
+            prompts = prompts.padded_to(self.max_points)
+        mask = None if prompts.mask_input is None else torch.from_numpy(prompts.mask_input)
+        logits, iou = self.model.decode(
+            torch.from_numpy(embeddings),
+            torch.from_numpy(prompts.coords),
+            torch.from_numpy(prompts.labels),
+            mask,
+        )
+        return logits.numpy(), iou.numpy()
