@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tinysam_mobile.assets import PHOTO_DIR as ASSETS
 from tinysam_mobile.checkpoints import save_official_layout
 from tinysam_mobile.modeling import TINY, TINYSAM, Sam, build_sam
 
-ASSETS = Path(__file__).parent / "assets"
 PHOTOS = ("picture1.jpg", "picture2.jpg", "picture3.jpg")
 
 

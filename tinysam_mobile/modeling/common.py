@@ -6,6 +6,17 @@ import torch
 from torch import nn
 
 
+def head_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``B x H x N x K`` @ ``B x H x K x M`` as one 3-D ``bmm`` (what 4-D ``@`` computes).
+
+    Exported 4-D matmuls carry an ``expand`` that XNNPACK cannot take; a plain ``bmm`` lowers whole.
+    """
+    batch, heads, n, k = a.shape
+    m = b.shape[-1]
+    out = torch.bmm(a.reshape(batch * heads, n, k), b.reshape(batch * heads, k, m))
+    return out.view(batch, heads, n, m)
+
+
 class LayerNorm2d(nn.Module):
     """LayerNorm over the channel axis of a ``B x C x H x W`` tensor (SAM's definition, eps 1e-6)."""
 

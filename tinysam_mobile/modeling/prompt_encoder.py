@@ -16,6 +16,15 @@ from torch import nn
 from .common import LayerNorm2d
 
 
+def label_indicator(labels: torch.Tensor, value: int) -> torch.Tensor:
+    """1.0 where the integer-valued float ``labels`` equal ``value``, else 0.0.
+
+    Computed as ``max(0, 1 - |labels - value|)``: exact for integer labels, with no boolean
+    tensors, so every backend runs it in float.
+    """
+    return torch.clamp(1.0 - torch.abs(labels - value), min=0.0)
+
+
 class PositionEmbeddingRandom(nn.Module):
     """Random-Fourier positional encoding of normalized coordinates."""
 
@@ -80,10 +89,10 @@ class PromptEncoder(nn.Module):
         """Sparse tokens ``B x N x C`` for points labelled -1/0/1/2/3 (pixel-centre shift +0.5)."""
         pe = self.pe_layer.forward_with_coords(coords + 0.5, self.input_image_size)
         labels = labels.unsqueeze(-1).to(pe.dtype)
-        out = pe * (labels != -1).to(pe.dtype)
-        out = out + self.not_a_point_embed.weight * (labels == -1).to(pe.dtype)
+        out = pe * (1.0 - label_indicator(labels, -1))
+        out = out + self.not_a_point_embed.weight * label_indicator(labels, -1)
         for i, emb in enumerate(self.point_embeddings):
-            out = out + emb.weight * (labels == i).to(pe.dtype)
+            out = out + emb.weight * label_indicator(labels, i)
         return out
 
     def embed_mask(self, masks: torch.Tensor) -> torch.Tensor:

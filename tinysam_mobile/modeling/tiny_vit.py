@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import LayerNorm2d
+from .common import LayerNorm2d, head_matmul
 from .configs import EncoderConfig
 
 
@@ -142,15 +142,18 @@ class WindowAttention(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attend(self.norm(x))
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention on already-normalized tokens ``B x N x C``."""
         b, n, _ = x.shape
-        x = self.norm(x)
-        qkv = self.qkv(x).view(b, n, self.num_heads, 3 * self.key_dim)
-        q, k, v = qkv.split([self.key_dim, self.key_dim, self.key_dim], dim=3)
-        q, k, v = q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)
+        d = self.key_dim
+        qkv = self.qkv(x).view(b, n, self.num_heads, 3 * d).permute(0, 2, 1, 3)
+        q, k, v = qkv[..., :d], qkv[..., d : 2 * d], qkv[..., 2 * d :]
         bias = self.attention_biases[:, self.attention_bias_idxs] if self.training else self.ab
-        attn = (q @ k.transpose(-2, -1)) * self.scale + bias
+        attn = head_matmul(q, k.transpose(-2, -1)) * self.scale + bias
         attn = attn.softmax(dim=-1)
-        x = (attn @ v).transpose(1, 2).reshape(b, n, self.num_heads * self.key_dim)
+        x = head_matmul(attn, v).transpose(1, 2).reshape(b, n, self.num_heads * d)
         return self.proj(x)
 
 
@@ -182,20 +185,32 @@ class TinyViTBlock(nn.Module):
         self.attn = WindowAttention(dim, num_heads, window_size)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.local_conv = Conv2dBN(dim, dim, 3, 1, 1, groups=dim)
+        padded = -(-resolution // window_size) * window_size
+        pad_mask = torch.ones(1, padded, padded, 1)
+        pad_mask[:, :resolution, :resolution] = 0.0
+        self.register_buffer("pad_mask", pad_mask, persistent=False)
 
     def _windowed_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention over non-overlapping windows of the ``R x R`` token grid.
+
+        The official code zero-pads the grid to a multiple of the window and then applies the
+        attention LayerNorm, so every pad token becomes ``LN(0) = norm.bias``. Here the norm runs
+        first and the pad tokens are filled with ``norm.bias`` directly: identical numbers, and
+        the pad op sees a float tensor, which int8 backends (XNNPACK) cannot quantize.
+        """
         r, w = self.resolution, self.window_size
+        x = self.attn.norm(x)
         if r == w:
-            return self.attn(x)
+            return self.attn.attend(x)
         b, length, c = x.shape
         pad = (w - r % w) % w
         x = x.view(b, r, r, c)
         if pad:
-            x = F.pad(x, (0, 0, 0, pad, 0, pad))
+            x = F.pad(x, (0, 0, 0, pad, 0, pad)) + self.pad_mask * self.attn.norm.bias
         p = r + pad
         n = p // w
         x = x.view(b, n, w, n, w, c).transpose(2, 3).reshape(b * n * n, w * w, c)
-        x = self.attn(x)
+        x = self.attn.attend(x)
         x = x.view(b, n, n, w, w, c).transpose(2, 3).reshape(b, p, p, c)
         if pad:
             x = x[:, :r, :r].contiguous()

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .common import MLPBlock
+from .common import MLPBlock, head_matmul
 
 
 class Attention(nn.Module):
@@ -30,10 +30,10 @@ class Attention(nn.Module):
         q = self._separate_heads(self.q_proj(q))
         k = self._separate_heads(self.k_proj(k))
         v = self._separate_heads(self.v_proj(v))
-        attn = q @ k.permute(0, 1, 3, 2)
+        attn = head_matmul(q, k.permute(0, 1, 3, 2))
         attn = attn / math.sqrt(q.shape[-1])
         attn = torch.softmax(attn, dim=-1)
-        out = attn @ v
+        out = head_matmul(attn, v)
         b, h, n, c = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * c))
 
