@@ -46,9 +46,15 @@ class MaskDecoder(nn.Module):
         tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
         tokens = tokens.unsqueeze(0).expand(sparse.shape[0], -1, -1)
         tokens = torch.cat((tokens, sparse), dim=1)
-        src = torch.repeat_interleave(image_embeddings, tokens.shape[0] // image_embeddings.shape[0], 0)
+        n = tokens.shape[0]
+        # The official code always calls repeat_interleave; skipping it when it would be a no-op
+        # (and expanding the batch-1 PE) gives the same values without the gather op that
+        # ExecuTorch's XNNPACK lowering gets wrong.
+        src = image_embeddings
+        if src.shape[0] != n:
+            src = torch.repeat_interleave(src, n // src.shape[0], dim=0)
         src = src + dense
-        pos_src = torch.repeat_interleave(image_pe, tokens.shape[0], dim=0)
+        pos_src = image_pe.expand(n, -1, -1, -1)
         b, c, h, w = src.shape
         hs, src = self.transformer(src, pos_src, tokens)
         iou_token_out = hs[:, 0, :]

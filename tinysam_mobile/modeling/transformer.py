@@ -94,8 +94,11 @@ class TwoWayTransformer(nn.Module):
         self, image_embedding: torch.Tensor, image_pe: torch.Tensor, point_embedding: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Image ``B x C x H x W`` + PE, tokens ``B x T x C`` -> (tokens, image tokens ``B x HW x C``)."""
-        image_embedding = image_embedding.flatten(2).permute(0, 2, 1)
-        image_pe = image_pe.flatten(2).permute(0, 2, 1)
+        # permute-then-reshape (not the official flatten-then-permute, same values): ExecuTorch's
+        # XNNPACK lowering mis-orders flatten(2).permute(0, 2, 1) of two NCHW inputs.
+        b, c, h, w = image_embedding.shape
+        image_embedding = image_embedding.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        image_pe = image_pe.permute(0, 2, 3, 1).reshape(image_pe.shape[0], h * w, c)
         queries, keys = point_embedding, image_embedding
         for layer in self.layers:
             queries, keys = layer(queries, keys, point_embedding, image_pe)
