@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up .venv on a fresh machine from this repo's own files (idempotent, quick when done).
-# EXTRAS selects the optional backends to install (default: all of them, plus dev tools).
+# EXTRAS selects the optional backends to install (default: dev,executorch — what the tests need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${EXTRAS:-dev}"
+extras="${EXTRAS:-dev,executorch}"
 python="${PYTHON:-python3}"
 stamp=".venv/.bootstrap-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-${extras//,/_}"
 if [ -f "$stamp" ]; then

@@ -1,0 +1,189 @@
+"""ExecuTorch target: XNNPACK-delegated ``.pte`` programs, fp32 or PT2E static int8.
+
+Stages (each a function, so a failure names its stage): ``xnnpack_ready`` -> ``export_program``
+-> ``quantize`` (int8 only) -> ``lower`` -> ``serialize``.
+
+Two graph rewrites make the programs run whole inside XNNPACK, where the stock graph splits into
+about twenty partitions around ops XNNPACK lacks:
+
+* LayerNorm over the last dim (``nn.LayerNorm``) and over channels (``LayerNorm2d``) become
+  means computed by a 1-output linear / 1x1 conv, then sub / mul / rsqrt / add. XNNPACK has no
+  layer-norm and its ``mean`` only pools spatially; the portable fallback kernel is slow.
+* int8: the norms stay float (excluded from quantization: an int8 mean destroys LayerNorm), the
+  quantizer covers linear / conv / add / mul. The model pads TinyViT windows after the attention
+  norm, so XNNPACK never sees the quantized constant-pad it rejects at load time
+  (``xnn_define_static_constant_pad``: invalid parameter).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tinysam_mobile.calibration import calibration_photos, decoder_samples, encoder_samples
+from tinysam_mobile.export import (
+    DecoderModule,
+    EncoderModule,
+    decoder_example_inputs,
+    encoder_example_inputs,
+)
+from tinysam_mobile.modeling import Sam
+from tinysam_mobile.modeling.common import LayerNorm2d
+from tinysam_mobile.recipes import Recipe
+from tinysam_mobile.runtimes.executorch_runtime import ExecuTorchRuntime
+
+from . import Programs
+
+PRECISIONS = frozenset({"fp32", "int8"})
+
+
+class GemmLayerNorm(nn.Module):
+    """LayerNorm over the last dim with the means as 1-output linears (XNNPACK-friendly)."""
+
+    def __init__(self, norm: nn.LayerNorm) -> None:
+        super().__init__()
+        (dim,) = norm.normalized_shape
+        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
+        self.register_buffer("average", torch.full((1, dim), 1.0 / dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        centered = x - F.linear(x, self.average)
+        var = F.linear(centered * centered, self.average)
+        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class ConvLayerNorm2d(nn.Module):
+    """``LayerNorm2d`` with the channel means as 1x1 convs (XNNPACK-friendly)."""
+
+    def __init__(self, norm: LayerNorm2d) -> None:
+        super().__init__()
+        dim = norm.weight.shape[0]
+        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
+        self.register_buffer("average", torch.full((1, dim, 1, 1), 1.0 / dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        centered = x - F.conv2d(x, self.average)
+        var = F.conv2d(centered * centered, self.average)
+        normed = centered * torch.rsqrt(var + self.eps)
+        return normed * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+FLOAT_NORMS = (GemmLayerNorm, ConvLayerNorm2d)
+
+
+def xnnpack_ready(model: Sam) -> Sam:
+    """A copy of ``model`` with every LayerNorm replaced by its XNNPACK-friendly form."""
+    model = copy.deepcopy(model).eval()
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.LayerNorm):
+                setattr(parent, name, GemmLayerNorm(child))
+            elif isinstance(child, LayerNorm2d):
+                setattr(parent, name, ConvLayerNorm2d(child))
+    return model
+
+
+def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
+    """``torch.export`` with static shapes (``module`` is already in eval mode)."""
+    with torch.no_grad():
+        return torch.export.export(module, example)
+
+
+def quantize(
+    module: nn.Module, example: tuple[torch.Tensor, ...], samples: Iterable[tuple[torch.Tensor, ...]]
+) -> torch.export.ExportedProgram:
+    """PT2E static W8A8 (per-channel weights) calibrated on ``samples``; norms stay float."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    for norm in FLOAT_NORMS:
+        quantizer.set_module_type(norm, None)
+    graph = export_program(module, example).module()
+    prepared = prepare_pt2e(graph, quantizer)
+    with torch.no_grad():
+        for args in samples:
+            prepared(*args)
+    return export_program(convert_pt2e(prepared), example)
+
+
+def lower(program: torch.export.ExportedProgram):
+    """Delegate to XNNPACK and produce the ExecuTorch program."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    return to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
+
+
+def serialize(executorch_program, path: Path) -> Path:
+    """Write the ``.pte`` flatbuffer."""
+    path.write_bytes(executorch_program.buffer)
+    return path
+
+
+def convert(
+    model: Sam,
+    recipe: Recipe,
+    work_dir: Path,
+    *,
+    max_points: int,
+    calibration_dir: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> Programs:
+    """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
+    ready = xnnpack_ready(model)
+    encoder_inputs: list[torch.Tensor] = []
+    if recipe.quantized:
+        assert recipe.calibration is not None
+        photos = calibration_photos(recipe.calibration.images, calibration_dir)
+        encoder_inputs = encoder_samples(photos)
+    jobs = {
+        "encoder": (
+            EncoderModule(ready),
+            encoder_example_inputs(),
+            recipe.encoder_precision,
+            lambda: ((x,) for x in encoder_inputs),
+        ),
+        "decoder": (
+            DecoderModule(ready),
+            decoder_example_inputs(ready, max_points),
+            recipe.decoder_precision,
+            lambda: decoder_samples(
+                model,
+                encoder_inputs,
+                recipe.calibration.prompts_per_image,
+                max_points,
+                recipe.calibration.seed,
+            ),
+        ),
+    }
+    paths = {}
+    for name, (module, example, precision, samples) in jobs.items():
+        progress(f"{name}: export ({precision})")
+        if precision == "int8":
+            progress(f"{name}: quantize (PT2E W8A8, calibrating on {len(encoder_inputs)} images)")
+            program = quantize(module, example, samples())
+        else:
+            program = export_program(module, example)
+        progress(f"{name}: lower to XNNPACK")
+        paths[name] = serialize(lower(program), work_dir / f"{name}.pte")
+    return Programs(paths["encoder"], paths["decoder"])
+
+
+def open_runtime(programs: Programs, max_points: int, num_threads: int | None = None) -> ExecuTorchRuntime:
+    """The runtime for converted programs."""
+    return ExecuTorchRuntime(programs.encoder, programs.decoder, max_points, num_threads)
+
+
+def tool_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"executorch": version("executorch"), "torch": torch.__version__}

@@ -1,0 +1,76 @@
+"""The parity suite: every target x recipe, converted, run on its real runtime, vs the float model.
+
+The fast tier converts the tiny config (same code paths); the ``slow`` tier the full TinySAM.
+Each bundle is built once per session by the same ``build_bundle`` the CLI uses, which runs the
+parity check against the recipe's thresholds and writes parity.json / parity.png.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tinysam_mobile.converters import TARGETS
+
+from tinysam_mobile.build import build_bundle
+from tinysam_mobile.checkpoints import LoadedCheckpoint
+from tinysam_mobile.manifest import read_manifest
+from tinysam_mobile.recipes import list_recipes
+
+CASES = [(t, r) for t in sorted(TARGETS) for r in list_recipes(t)]
+_built: dict[tuple[str, str, str], object] = {}
+
+
+def _bundle(tmp_path_factory, model, target: str, recipe: str):
+    key = (model.config.name, target, recipe)
+    if key not in _built:
+        out = tmp_path_factory.mktemp("bundles") / f"{key[0]}-{target}-{recipe}"
+        loaded = LoadedCheckpoint(model, f"untrained:0 ({key[0]})", None)
+        _built[key] = build_bundle(loaded, target, recipe, out, max_points=8, num_threads=2)
+    return _built[key]
+
+
+def _check(result) -> None:
+    report = result.report
+    assert report is not None and not report.failures, report.failures
+    assert {c.case for c in report.cases} >= {"one_point", "box", "mask_input_refinement"}
+    manifest = read_manifest(result.bundle_dir)  # checks schema version and hashes
+    assert manifest["parity"]["passed"] is True
+    assert manifest["io"]["max_points"] == 8
+    names = [s["name"] for s in manifest["io"]["decoder_inputs"]]
+    assert names == ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
+    saved = json.loads((result.bundle_dir / "parity" / "parity.json").read_text())
+    assert saved["passed"] and saved["summary"] == pytest.approx(report.summary)
+    assert (result.bundle_dir / "parity" / "parity.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("target,recipe", CASES)
+def test_parity_tiny(tmp_path_factory, tiny_model, target, recipe):
+    _check(_bundle(tmp_path_factory, tiny_model, target, recipe))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target,recipe", CASES)
+def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
+    _check(_bundle(tmp_path_factory, full_model, target, recipe))
+
+
+def test_parity_detects_a_broken_artifact(tiny_model):
+    """The metrics are not blind: a runtime with a perturbed decoder fails the fp32 bounds."""
+    from tinysam_mobile.assets import bundled_photos
+    from tinysam_mobile.parity import Thresholds, run_parity
+    from tinysam_mobile.runtimes import TorchRuntime
+
+    class Shifted(TorchRuntime):
+        name = "shifted"
+
+        def decode(self, embeddings, prompts):
+            low, iou = super().decode(embeddings, prompts)
+            return np.roll(low, 3, axis=-1), iou + 0.01
+
+    report = run_parity(
+        TorchRuntime(tiny_model, 8), Shifted(tiny_model, 8), bundled_photos()[:1], thresholds=Thresholds()
+    )
+    failed = " ".join(report.failures)
+    assert "max_logit_abs" in failed and "max_iou_delta" in failed and "min_mask_iou" in failed

@@ -1,0 +1,88 @@
+"""Calibration data for static activation quantization: real photos and sampled prompts.
+
+Encoder samples are the pre-processed photos and their mirror images. Decoder samples pair the
+float model's embeddings of those photos with prompts of every kind the apps send (single and
+multiple points with negatives, boxes, box + point, mask refinement), packed to the fixed-N
+contract, so the decoder's activation ranges are those of real use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import transforms
+from .assets import bundled_photos
+from .export import DecoderModule
+from .modeling import Sam
+from .prompts import PromptBatch, pack_prompt
+
+
+def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
+    """``count`` photos from ``photo_dir`` (jpg/png) or the bundled ones."""
+    if photo_dir is None:
+        photos = bundled_photos()
+    else:
+        photos = sorted(p for p in Path(photo_dir).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if len(photos) < count:
+        where = photo_dir or "the bundled photos"
+        raise ValueError(f"calibration needs {count} photos but {where} has {len(photos)}")
+    return photos[:count]
+
+
+def encoder_samples(photos: list[Path]) -> list[torch.Tensor]:
+    """Pre-processed encoder inputs ``1 x 3 x 1024 x 1024``: each photo and its mirror image."""
+    samples = []
+    for photo in photos:
+        image = np.asarray(Image.open(photo).convert("RGB"))
+        for variant in (image, np.ascontiguousarray(image[:, ::-1])):
+            samples.append(torch.from_numpy(transforms.preprocess(variant)[0]))
+    return samples
+
+
+def _random_prompt(
+    rng: np.random.Generator, h: int, w: int
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """One prompt in resized-frame pixels: points, labels, box (any may be None)."""
+    kind = rng.integers(4)
+    points = labels = box = None
+    if kind in (0, 1, 3):
+        n = 1 if kind != 1 else int(rng.integers(2, 5))
+        points = rng.uniform((0, 0), (w, h), size=(n, 2))
+        labels = np.ones(n)
+        if n > 1:
+            labels[rng.integers(n)] = 0
+    if kind in (2, 3):
+        x0, y0 = rng.uniform((0, 0), (0.7 * w, 0.7 * h))
+        x1, y1 = rng.uniform((x0 + 0.1 * w, y0 + 0.1 * h), (w, h))
+        box = np.array([x0, y0, x1, y1])
+    return points, labels, box
+
+
+def decoder_samples(
+    model: Sam,
+    encoder_inputs: list[torch.Tensor],
+    prompts_per_image: int,
+    max_points: int,
+    seed: int = 0,
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Decoder inputs in the export contract; about one in four prompts carries a mask input."""
+    rng = np.random.default_rng(seed)
+    decoder = DecoderModule(model).eval()
+    h = w = transforms.IMG_SIZE  # prompts may fall anywhere in the frame, padding included
+    with torch.no_grad():
+        for image in encoder_inputs:
+            embeddings = model.encode(image)
+            for i in range(prompts_per_image):
+                coords, labels = pack_prompt(*_random_prompt(rng, h, w))
+                batch = PromptBatch(coords[None], labels[None]).padded_to(max_points)
+                args = [embeddings, torch.from_numpy(batch.coords), torch.from_numpy(batch.labels)]
+                mask, has_mask = torch.zeros(1, 1, 256, 256), torch.zeros(1)
+                if i % 4 == 3:
+                    low, iou = decoder(*args, mask, has_mask)
+                    mask, has_mask = low[:, int(iou.argmax())][:, None], torch.ones(1)
+                yield (*args, mask, has_mask)

@@ -1,0 +1,139 @@
+"""The bundle contract read by the apps: ``manifest.json`` beside the two programs.
+
+Layout of a bundle directory::
+
+    encoder.<ext>  decoder.<ext>  manifest.json  parity/parity.json  parity/parity.png
+
+The manifest holds the schema version, the artifact files with sha256 and size, the I/O contract
+(names, shapes, dtypes, ``max_points``), the pre/post-processing contract, the prompt labels,
+the recipe, the parity summary, the tool versions and the checkpoint's provenance. Bundles are
+built in a temporary directory next to the destination and moved into place in one step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import __version__, transforms
+from .export import IOContract
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+PRE_POST_CONTRACT: dict[str, Any] = {
+    "input_size": transforms.IMG_SIZE,
+    "resize": "longest side to input_size, new = int(old * input_size / max(h, w) + 0.5), "
+    "bilinear with antialias (PIL)",
+    "pixel_mean": transforms.PIXEL_MEAN.tolist(),
+    "pixel_std": transforms.PIXEL_STD.tolist(),
+    "normalize": "(rgb_0_255 - pixel_mean) / pixel_std, channels first",
+    "pad": "zeros (after normalization), bottom and right, to input_size x input_size",
+    "coords": "(x, y) * (resized_w / original_w, resized_h / original_h); the model adds 0.5",
+    "low_res_size": transforms.LOW_RES_SIZE,
+    "postprocess": "bilinear (align_corners=False) low_res -> input_size, crop to the resized size, "
+    "bilinear to the original size, mask = logits > mask_threshold",
+    "mask_threshold": 0.0,
+    "outputs": "mask tokens 1..3 and their predicted IoUs",
+}
+PROMPT_LABELS = {"padding": -1, "background": 0, "foreground": 1, "box_top_left": 2, "box_bottom_right": 3}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _artifact_entry(path: Path) -> dict[str, Any]:
+    """File name, sha256 and size of a program (a file, or a directory such as .mlpackage)."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(path.parent)).encode())
+        digest.update(sha256_of(f).encode())
+    return {
+        "file": path.name,
+        "sha256": sha256_of(path) if path.is_file() else digest.hexdigest(),
+        "bytes": sum(f.stat().st_size for f in files),
+    }
+
+
+def build_manifest(
+    *,
+    target: str,
+    recipe: dict[str, Any],
+    contract: IOContract,
+    encoder: Path,
+    decoder: Path,
+    model: dict[str, Any],
+    parity: dict[str, Any] | None,
+    tools: dict[str, str],
+) -> dict[str, Any]:
+    """Assemble the manifest dict (see the module docstring)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created_by": f"tinysam-mobile {__version__}",
+        "target": target,
+        "artifacts": {"encoder": _artifact_entry(encoder), "decoder": _artifact_entry(decoder)},
+        "io": contract.to_dict(),
+        "preprocessing": PRE_POST_CONTRACT,
+        "prompt_labels": PROMPT_LABELS,
+        "recipe": recipe,
+        "model": model,
+        "parity": parity,
+        "tools": tools,
+    }
+
+
+def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> Path:
+    path = bundle_dir / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    """Read and check a bundle's manifest: schema version and artifact hashes."""
+    path = Path(bundle_dir) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{bundle_dir} is not a bundle: {MANIFEST} is missing")
+    manifest = json.loads(path.read_text())
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema_version {manifest.get('schema_version')!r}, this tool reads {SCHEMA_VERSION}"
+        )
+    for role, entry in manifest["artifacts"].items():
+        actual = _artifact_entry(Path(bundle_dir) / entry["file"])
+        if actual["sha256"] != entry["sha256"]:
+            raise ValueError(f"{bundle_dir}/{entry['file']} ({role}) does not match its sha256 in {MANIFEST}")
+    return manifest
+
+
+@contextmanager
+def staged_dir(destination: Path) -> Iterator[Path]:
+    """A temporary directory next to ``destination`` that replaces it only if the block succeeds."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if destination.exists():
+        old = destination.with_name(f".{destination.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(destination, old)
+        os.replace(stage, destination)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, destination)

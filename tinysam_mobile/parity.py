@@ -1,0 +1,239 @@
+"""Mask parity of an artifact runtime against the float reference runtime.
+
+The same photos and prompts go through two :class:`~tinysam_mobile.predictor.Predictor` objects,
+one over the reference runtime (the float model, padded to the artifact's point count) and one
+over the artifact. Per case: low-res logit max-abs and cosine, mask IoU at threshold 0 (worst of
+the three masks, at the original resolution), predicted-IoU delta, best-mask agreement; per
+photo: the embedding cosine. With untrained weights the masks are whatever the float model
+produces; the metrics still measure agreement between the two runtimes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .predictor import Predictor
+from .runtimes.base import Runtime
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Pass/fail bounds. Defaults are the fp32 contract.
+
+    ``tolerance``: slack allowed on every bound (quantized recipes record their measured values
+    as bounds and set it to 0.01; for ``max_logit_abs`` it is also applied relatively).
+    """
+
+    max_logit_abs: float = 1e-3
+    min_logit_cosine: float = 0.99999
+    min_mask_iou: float = 0.999
+    max_iou_delta: float = 1e-3
+    min_best_mask_agreement: float = 1.0
+    min_embedding_cosine: float = 0.99999
+    tolerance: float = 0.0
+
+    def failures(self, summary: dict[str, float]) -> list[str]:
+        """Human-readable list of the bounds ``summary`` violates (empty when it passes)."""
+        t = self.tolerance
+        checks = [
+            ("max_logit_abs", summary["max_logit_abs"] <= self.max_logit_abs * (1 + t) + t),
+            ("max_iou_delta", summary["max_iou_delta"] <= self.max_iou_delta + t),
+            ("min_logit_cosine", summary["min_logit_cosine"] >= self.min_logit_cosine - t),
+            ("min_mask_iou", summary["min_mask_iou"] >= self.min_mask_iou - t),
+            (
+                "min_best_mask_agreement",
+                summary["min_best_mask_agreement"] >= self.min_best_mask_agreement - t,
+            ),
+            ("min_embedding_cosine", summary["min_embedding_cosine"] >= self.min_embedding_cosine - t),
+        ]
+        return [
+            f"{key}: measured {summary[key]:.6g}, bound {getattr(self, key):.6g} (tolerance {t})"
+            for key, ok in checks
+            if not ok
+        ]
+
+
+@dataclass(frozen=True)
+class PromptCase:
+    """A prompt in fractions of the image size, so it applies to any photo."""
+
+    name: str
+    points: tuple[tuple[float, float, int], ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    refine: bool = False  # add the reference's best low-res mask for the same prompt as mask_input
+
+
+PROMPT_CASES: tuple[PromptCase, ...] = (
+    PromptCase("one_point", points=((0.5, 0.5, 1),)),
+    PromptCase("three_points_one_negative", points=((0.45, 0.4, 1), (0.6, 0.55, 1), (0.15, 0.85, 0))),
+    PromptCase("box", box=(0.2, 0.2, 0.8, 0.8)),
+    PromptCase("box_and_point", points=((0.5, 0.5, 1),), box=(0.25, 0.15, 0.75, 0.9)),
+    PromptCase("mask_input_refinement", points=((0.5, 0.45, 1),), refine=True),
+)
+
+
+def case_prompt(case: PromptCase, height: int, width: int) -> dict[str, np.ndarray | None]:
+    """Predictor keyword arguments of ``case`` for an ``height x width`` image."""
+    scale = np.array([width, height], dtype=np.float64)
+    prompt: dict[str, np.ndarray | None] = {"point_coords": None, "point_labels": None, "box": None}
+    if case.points:
+        prompt["point_coords"] = np.array([p[:2] for p in case.points]) * scale
+        prompt["point_labels"] = np.array([p[2] for p in case.points])
+    if case.box is not None:
+        prompt["box"] = np.array(case.box) * np.concatenate([scale, scale])
+    return prompt
+
+
+@dataclass
+class CaseResult:
+    """Metrics of one (photo, prompt) case and the best masks, for the visual report."""
+
+    photo: str
+    case: str
+    metrics: dict[str, float]
+    reference_mask: np.ndarray = field(repr=False)
+    candidate_mask: np.ndarray = field(repr=False)
+
+
+@dataclass
+class ParityReport:
+    """All cases, their worst-case summary and the threshold verdict."""
+
+    reference: str
+    candidate: str
+    cases: list[CaseResult]
+    embedding_cosine: dict[str, float]
+    thresholds: Thresholds | None = None
+
+    @property
+    def summary(self) -> dict[str, float]:
+        values = [c.metrics for c in self.cases]
+        return {
+            "max_logit_abs": max(v["logit_max_abs"] for v in values),
+            "min_logit_cosine": min(v["logit_cosine"] for v in values),
+            "min_mask_iou": min(v["mask_iou"] for v in values),
+            "max_iou_delta": max(v["iou_delta"] for v in values),
+            "min_best_mask_agreement": float(np.mean([v["best_mask_agrees"] for v in values])),
+            "min_embedding_cosine": min(self.embedding_cosine.values()),
+        }
+
+    @property
+    def failures(self) -> list[str]:
+        return [] if self.thresholds is None else self.thresholds.failures(self.summary)
+
+    def to_dict(self) -> dict:
+        return {
+            "reference": self.reference,
+            "candidate": self.candidate,
+            "summary": self.summary,
+            "thresholds": None if self.thresholds is None else asdict(self.thresholds),
+            "passed": not self.failures,
+            "failures": self.failures,
+            "embedding_cosine": self.embedding_cosine,
+            "cases": [{"photo": c.photo, "case": c.case, **c.metrics} for c in self.cases],
+        }
+
+    def write(self, out_dir: Path) -> tuple[Path, Path]:
+        """Write ``parity.json`` and ``parity.png`` (reference | candidate | difference) to ``out_dir``."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        json_path, png_path = out_dir / "parity.json", out_dir / "parity.png"
+        json_path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        mask_grid(self.cases).save(png_path)
+        return json_path, png_path
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    denom = np.linalg.norm(a) * np.linalg.norm(b)
+    return 1.0 if denom == 0 else float(a @ b / denom)
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def compare_outputs(
+    ref: tuple[np.ndarray, np.ndarray, np.ndarray], cand: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> dict[str, float]:
+    """Metrics between two ``predict(return_logits=True)`` results (masks, iou, low-res)."""
+    (ref_logits, ref_iou, ref_low), (cand_logits, cand_iou, cand_low) = ref, cand
+    ref_masks, cand_masks = ref_logits > 0, cand_logits > 0
+    return {
+        "logit_max_abs": float(np.abs(ref_low - cand_low).max()),
+        "logit_cosine": _cosine(ref_low, cand_low),
+        "mask_iou": min(_mask_iou(r, c) for r, c in zip(ref_masks, cand_masks, strict=True)),
+        "iou_delta": float(np.abs(ref_iou - cand_iou).max()),
+        "best_mask_agrees": float(np.argmax(ref_iou) == np.argmax(cand_iou)),
+    }
+
+
+def run_parity(
+    reference: Runtime,
+    candidate: Runtime,
+    photos: list[Path],
+    cases: tuple[PromptCase, ...] = PROMPT_CASES,
+    thresholds: Thresholds | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> ParityReport:
+    """Run every case on every photo through both runtimes and collect the metrics."""
+    ref_pred, cand_pred = Predictor(reference), Predictor(candidate)
+    results: list[CaseResult] = []
+    embedding_cosine: dict[str, float] = {}
+    for photo in photos:
+        image = np.asarray(Image.open(photo).convert("RGB"))
+        progress(f"parity: encoding {photo.name} on {reference.name} and {candidate.name}")
+        ref_pred.set_image(image)
+        cand_pred.set_image(image)
+        embedding_cosine[photo.name] = _cosine(
+            ref_pred.get_image_embedding(), cand_pred.get_image_embedding()
+        )
+        for case in cases:
+            prompt = case_prompt(case, *image.shape[:2])
+            if case.refine:
+                _, iou, low = ref_pred.predict(**prompt)
+                prompt["mask_input"] = low[int(np.argmax(iou))][None]
+            ref = ref_pred.predict(**prompt, return_logits=True)
+            cand = cand_pred.predict(**prompt, return_logits=True)
+            best = int(np.argmax(ref[1]))
+            results.append(
+                CaseResult(
+                    photo.name, case.name, compare_outputs(ref, cand), ref[0][best] > 0, cand[0][best] > 0
+                )
+            )
+    return ParityReport(reference.name, candidate.name, results, embedding_cosine, thresholds)
+
+
+def mask_grid(cases: list[CaseResult], cell: int = 192) -> Image.Image:
+    """One row per case: reference best mask, candidate best mask, their difference (red)."""
+    rows = max(1, len(cases))
+    grid = Image.new("RGB", (3 * cell, rows * cell), (255, 255, 255))
+    for row, case in enumerate(cases):
+        diff = np.zeros((*case.reference_mask.shape, 3), np.uint8)
+        diff[case.reference_mask != case.candidate_mask] = (230, 30, 30)
+        tiles = [
+            np.repeat((case.reference_mask * 255).astype(np.uint8)[:, :, None], 3, 2),
+            np.repeat((case.candidate_mask * 255).astype(np.uint8)[:, :, None], 3, 2),
+            diff,
+        ]
+        for col, tile in enumerate(tiles):
+            thumb = Image.fromarray(tile)
+            thumb.thumbnail((cell - 4, cell - 4))
+            grid.paste(thumb, (col * cell + 2, row * cell + 2))
+    return grid
+
+
+def worst_values(report: ParityReport) -> dict[str, float]:
+    """Summary rounded for recording in a recipe (``math.floor``/``ceil`` to 4 decimals)."""
+    out = {}
+    for key, value in report.summary.items():
+        rounder = math.ceil if key.startswith("max") else math.floor
+        out[key] = rounder(value * 1e4) / 1e4
+    return out
