@@ -9,10 +9,11 @@ about twenty partitions around ops XNNPACK lacks:
 * LayerNorm over the last dim (``nn.LayerNorm``) and over channels (``LayerNorm2d``) become
   means computed by a 1-output linear / 1x1 conv, then sub / mul / rsqrt / add. XNNPACK has no
   layer-norm and its ``mean`` only pools spatially; the portable fallback kernel is slow.
-* int8: the norms stay float (excluded from quantization: an int8 mean destroys LayerNorm), the
-  quantizer covers linear / conv / add / mul. The model pads TinyViT windows after the attention
-  norm, so XNNPACK never sees the quantized constant-pad it rejects at load time
-  (``xnn_define_static_constant_pad``: invalid parameter).
+* int8: the norms stay float (excluded from quantization: an int8 mean destroys LayerNorm), and
+  so do the attention head projections (see ``HeadProjection``); the quantizer covers the other
+  linears (attention output, MLPs, hypernetworks), the convs and the adds / muls. The model pads
+  TinyViT windows after the attention norm, so XNNPACK never sees the quantized constant-pad it
+  rejects at load time (``xnn_define_static_constant_pad``: invalid parameter).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tinysam_mobile.export import (
 )
 from tinysam_mobile.modeling import Sam
 from tinysam_mobile.modeling.common import LayerNorm2d
+from tinysam_mobile.modeling.tiny_vit import BiasedAttentionCore
 from tinysam_mobile.recipes import Recipe
 from tinysam_mobile.runtimes.executorch_runtime import ExecuTorchRuntime
 
@@ -73,7 +75,7 @@ class ConvLayerNorm2d(nn.Module):
         return normed * self.weight[:, None, None] + self.bias[:, None, None]
 
 
-FLOAT_NORMS = (GemmLayerNorm, ConvLayerNorm2d)
+FLOAT_MODULES = (GemmLayerNorm, ConvLayerNorm2d, BiasedAttentionCore)
 
 
 def xnnpack_ready(model: Sam) -> Sam:
@@ -97,7 +99,7 @@ def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torc
 def quantize(
     module: nn.Module, example: tuple[torch.Tensor, ...], samples: Iterable[tuple[torch.Tensor, ...]]
 ) -> torch.export.ExportedProgram:
-    """PT2E static W8A8 (per-channel weights) calibrated on ``samples``; norms stay float."""
+    """PT2E static W8A8 (per-channel weights) calibrated on ``samples``; ``FLOAT_MODULES`` stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
@@ -105,14 +107,71 @@ def quantize(
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    for norm in FLOAT_NORMS:
-        quantizer.set_module_type(norm, None)
+    for module_type in FLOAT_MODULES:
+        quantizer.set_module_type(module_type, None)
     graph = export_program(module, example).module()
     prepared = prepare_pt2e(graph, quantizer)
     with torch.no_grad():
         for args in samples:
             prepared(*args)
-    return export_program(convert_pt2e(prepared), example)
+    converted = convert_pt2e(prepared)
+    sandwich_shape_ops(converted)
+    return export_program(converted, example)
+
+
+_SHAPE_OPS = {
+    torch.ops.aten.view.default,
+    torch.ops.aten.reshape.default,
+    torch.ops.aten.permute.default,
+    torch.ops.aten.transpose.int,
+    torch.ops.aten.flatten.using_ints,
+    torch.ops.aten.slice.Tensor,
+}
+
+
+def _is(node: object, targets: set | object) -> bool:
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function":
+        return False
+    return node.target in targets if isinstance(targets, set) else node.target == targets
+
+
+def sandwich_shape_ops(graph_module: torch.fx.GraphModule) -> None:
+    """Give every shape op at a quantization boundary a quantize/dequantize pair on both sides.
+
+    XNNPACK lowers a reshape / permute / slice that touches a quantized tensor as a quantized
+    op, and refuses to load it (``xnn_define_static_reshape``: invalid parameter) when its other
+    side is float: ``float op -> view -> quantize`` (e.g. attention heads merged before the
+    output projection) or ``dequantize -> view -> float op`` (heads split before the float batched
+    matmul). Inserting ``quantize -> dequantize`` with the boundary's own parameters on the
+    float side changes no value (the tensor is on that grid already, or is about to be put on it).
+    """
+    q_op = torch.ops.quantized_decomposed.quantize_per_tensor.default  # registered by torchao
+    dq_op = torch.ops.quantized_decomposed.dequantize_per_tensor.default
+    graph = graph_module.graph
+    changed = True
+    while changed:
+        changed = False
+        for node in list(graph.nodes):
+            if _is(node, q_op) and _is(node.args[0], _SHAPE_OPS):
+                shape_op = node.args[0]
+                source = shape_op.args[0]
+                if isinstance(source, torch.fx.Node) and not _is(source, dq_op):
+                    with graph.inserting_before(shape_op):
+                        q = graph.call_function(q_op, (source, *node.args[1:]))
+                        dq = graph.call_function(dq_op, (q, *node.args[1:]))
+                    shape_op.replace_input_with(source, dq)
+                    changed = True
+            elif _is(node, dq_op):
+                for user in list(node.users):
+                    if _is(user, _SHAPE_OPS) and not any(_is(u, q_op) for u in user.users):
+                        with graph.inserting_after(user):
+                            q = graph.call_function(q_op, (user, *node.args[1:]))
+                        with graph.inserting_after(q):
+                            dq = graph.call_function(dq_op, (q, *node.args[1:]))
+                        user.replace_all_uses_with(dq, delete_user_cb=lambda u, q=q: u is not q)
+                        changed = True
+    graph.lint()
+    graph_module.recompile()
 
 
 def lower(program: torch.export.ExportedProgram):

@@ -97,6 +97,22 @@ class ConvLayer(nn.Module):
         return self.downsample(x)
 
 
+class BiasedAttentionCore(nn.Module):
+    """``softmax(q @ k^T * scale + bias) @ v`` on heads ``B x H x N x D`` (no parameters).
+
+    A module of its own so converters can treat the score computation as one unit (int8
+    recipes keep it float).
+    """
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        attn = head_matmul(q, k.transpose(-2, -1)) * self.scale + bias
+        return head_matmul(attn.softmax(dim=-1), v)
+
+
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside one window with LeViT-style learned relative biases.
 
@@ -110,7 +126,7 @@ class WindowAttention(nn.Module):
         super().__init__()
         self.num_heads = num_heads
         self.key_dim = dim // num_heads
-        self.scale = self.key_dim**-0.5
+        self.core = BiasedAttentionCore(self.key_dim**-0.5)
         self.norm = nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
@@ -151,9 +167,7 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(x).view(b, n, self.num_heads, 3 * d).permute(0, 2, 1, 3)
         q, k, v = qkv[..., :d], qkv[..., d : 2 * d], qkv[..., 2 * d :]
         bias = self.attention_biases[:, self.attention_bias_idxs] if self.training else self.ab
-        attn = head_matmul(q, k.transpose(-2, -1)) * self.scale + bias
-        attn = attn.softmax(dim=-1)
-        x = head_matmul(attn, v).transpose(1, 2).reshape(b, n, self.num_heads * d)
+        x = self.core(q, k, v, bias).transpose(1, 2).reshape(b, n, self.num_heads * d)
         return self.proj(x)
 
 
