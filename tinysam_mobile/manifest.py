@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, transforms
+from .checkpoints import file_sha256
 from .export import IOContract
 
 SCHEMA_VERSION = 1
@@ -46,24 +47,16 @@ PRE_POST_CONTRACT: dict[str, Any] = {
 PROMPT_LABELS = {"padding": -1, "background": 0, "foreground": 1, "box_top_left": 2, "box_bottom_right": 3}
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _artifact_entry(path: Path) -> dict[str, Any]:
     """File name, sha256 and size of a program (a file, or a directory such as .mlpackage)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for f in files:
         digest.update(str(f.relative_to(path.parent)).encode())
-        digest.update(sha256_of(f).encode())
+        digest.update(file_sha256(f).encode())
     return {
         "file": path.name,
-        "sha256": sha256_of(path) if path.is_file() else digest.hexdigest(),
+        "sha256": file_sha256(path) if path.is_file() else digest.hexdigest(),
         "bytes": sum(f.stat().st_size for f in files),
     }
 
