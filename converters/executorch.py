@@ -3,17 +3,17 @@
 Stages (each a function, so a failure names its stage): ``xnnpack_ready`` -> ``export_program``
 -> ``quantize`` (int8 only) -> ``lower`` -> ``serialize``.
 
-Two graph rewrites make the programs run whole inside XNNPACK, where the stock graph splits into
-about twenty partitions around ops XNNPACK lacks:
+Rewrites that make the programs lower and load:
 
 * LayerNorm over the last dim (``nn.LayerNorm``) and over channels (``LayerNorm2d``) become
-  means computed by a 1-output linear / 1x1 conv, then sub / mul / rsqrt / add. XNNPACK has no
-  layer-norm and its ``mean`` only pools spatially; the portable fallback kernel is slow.
-* int8: the norms stay float (excluded from quantization: an int8 mean destroys LayerNorm), and
-  so do the attention head projections (see ``HeadProjection``); the quantizer covers the other
-  linears (attention output, MLPs, hypernetworks), the convs and the adds / muls. The model pads
-  TinyViT windows after the attention norm, so XNNPACK never sees the quantized constant-pad it
-  rejects at load time (``xnn_define_static_constant_pad``: invalid parameter).
+  means computed by a 1-output linear / 1x1 conv, then sub / mul / rsqrt / add, so they are
+  delegated: XNNPACK has no layer-norm and its ``mean`` only pools spatially. (Measured in
+  isolation this is as fast as the portable layer-norm kernel; it removes partition breaks.)
+* int8: the norms and the attention score core (``BiasedAttentionCore``) stay float; the quantizer
+  covers the linears, the convs and the adds / muls. ``sandwich_shape_ops`` puts q/dq pairs around
+  shape ops at quantization boundaries, which XNNPACK otherwise refuses at load time. The model
+  pads TinyViT windows after the attention norm, so XNNPACK never sees the quantized constant-pad
+  it rejects (``xnn_define_static_constant_pad``: invalid parameter).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ produces; the metrics still measure agreement between the two runtimes.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -228,12 +227,3 @@ def mask_grid(cases: list[CaseResult], cell: int = 192) -> Image.Image:
             thumb.thumbnail((cell - 4, cell - 4))
             grid.paste(thumb, (col * cell + 2, row * cell + 2))
     return grid
-
-
-def worst_values(report: ParityReport) -> dict[str, float]:
-    """Summary rounded for recording in a recipe (``math.floor``/``ceil`` to 4 decimals)."""
-    out = {}
-    for key, value in report.summary.items():
-        rounder = math.ceil if key.startswith("max") else math.floor
-        out[key] = rounder(value * 1e4) / 1e4
-    return out
