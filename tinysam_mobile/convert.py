@@ -23,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tinysam_mobile.convert", description=__doc__.split("\n\n")[1]
     )
-    parser.add_argument("--target", choices=sorted(TARGETS), default="executorch")
+    parser.add_argument(
+        "--target",
+        choices=sorted(TARGETS),
+        help="conversion target (default executorch; with --list-recipes, omit it to list every target)",
+    )
     parser.add_argument("--recipe", help="recipe name (see --list-recipes) or a .toml file")
     parser.add_argument("--out", type=Path, help="bundle directory to write (replaced on success)")
     parser.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
@@ -55,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.list_recipes:
-            print_recipes([args.target] if "--target" in (argv or sys.argv) else sorted(TARGETS))
+            print_recipes([args.target] if args.target else sorted(TARGETS))
             return 0
+        args.target = args.target or "executorch"
         if args.recipe is None or args.out is None:
             parser.error("--recipe and --out are required (or use --list-recipes)")
         if args.max_points < 3:
