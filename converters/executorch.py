@@ -200,7 +200,7 @@ def convert(
     """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
     ready = xnnpack_ready(model)
     encoder_inputs: list[torch.Tensor] = []
-    if recipe.quantized:
+    if recipe.calibrated:
         assert recipe.calibration is not None
         photos = calibration_photos(recipe.calibration.images, calibration_dir)
         encoder_inputs = encoder_samples(photos)

@@ -11,7 +11,7 @@ Schema (every section optional unless noted)::
     description = "..."              # required
     [encoder] / [decoder]
     precision = "fp32" | "fp16" | "int8" | ...   # required; allowed values depend on the target
-    [calibration]                    # required when a program is quantized with activations
+    [calibration]                    # required when a precision quantizes activations statically
     images = 3                       # bundled photos to use (or --calibration-dir)
     prompts_per_image = 16           # sampled point / box / mask prompts for the decoder
     seed = 0
@@ -65,9 +65,13 @@ class Recipe:
         return self.parity_by_config.get(config_name, self.parity)
 
     @property
-    def quantized(self) -> bool:
-        return "int" in self.encoder_precision or "int" in self.decoder_precision
+    def calibrated(self) -> bool:
+        """Whether a program quantizes activations statically, so calibration data is needed."""
+        return bool({self.encoder_precision, self.decoder_precision} & CALIBRATED_PRECISIONS)
 
+
+# Precisions with statically quantized activations, in any target.
+CALIBRATED_PRECISIONS = frozenset({"int8", "w8a8"})
 
 _TOP_KEYS = {"name", "target", "description", "encoder", "decoder", "calibration", "parity"}
 
@@ -140,8 +144,8 @@ def parse_recipe(
         parity_by_config=by_config,
         source=data,
     )
-    if recipe.quantized and calibration is None:
-        raise RecipeError(f"{where}: an int8 recipe needs a [calibration] section")
+    if recipe.calibrated and calibration is None:
+        raise RecipeError(f"{where}: a statically quantized recipe needs a [calibration] section")
     return recipe
 
 
