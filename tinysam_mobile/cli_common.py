@@ -1,9 +1,12 @@
-"""Pieces shared by the command-line tools: checkpoint arguments and loud warnings."""
+"""Pieces shared by the command-line tools: model/runtime arguments, warnings, a progress bar."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
+from types import TracebackType
 
 from .checkpoints import (
     DEFAULT_CHECKPOINT,
@@ -13,6 +16,7 @@ from .checkpoints import (
     load_checkpoint,
 )
 from .modeling import CONFIGS, get_config
+from .runtimes import Runtime, TorchRuntime
 
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
@@ -42,3 +46,62 @@ def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     else:
         print(f"checkpoint {args.checkpoint} (sha256 {loaded.sha256[:12]}...)", file=sys.stderr)
     return loaded
+
+
+def add_runtime_args(parser: argparse.ArgumentParser) -> None:
+    """``--bundle`` (run a converted bundle instead of the float model) and ``--threads``."""
+    parser.add_argument(
+        "--bundle", type=Path, help="bundle directory from tinysam_mobile.convert (default: float model)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+
+
+def runtime_from_args(args: argparse.Namespace) -> Runtime:
+    """The bundle's runtime when ``--bundle`` is given, else the float model of ``--checkpoint``."""
+    import torch
+
+    from .bundle import open_bundle
+
+    if args.threads < 1:
+        sys.exit(f"error: --threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
+    if args.bundle is None:
+        return TorchRuntime(load_from_args(args).model)
+    try:
+        return open_bundle(args.bundle, args.threads)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        sys.exit(f"error: cannot open bundle {args.bundle}: {exc}")
+
+
+class ProgressBar:
+    """A one-line ``done/total`` bar on stderr (plain lines when stderr is not a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, stream=None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+        self._last_line = ""
+
+    def update(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} "
+            f"{time.perf_counter() - self.start:.1f}s"
+        )
+        if self.stream.isatty():
+            self.stream.write("\r" + line)
+        elif done == total or line.split("]")[0] != self._last_line.split("]")[0]:
+            self.stream.write(line + "\n")
+        self._last_line = line
+        self.stream.flush()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.stream.isatty() and self._last_line:
+            self.stream.write("\n")

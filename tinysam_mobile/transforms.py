@@ -101,6 +101,14 @@ def transform_boxes(boxes: np.ndarray, original_size: tuple[int, int], target: i
     return corners.reshape(-1, 4)
 
 
+def upscale_to_input(
+    low_res: torch.Tensor, input_size: tuple[int, int], target: int = IMG_SIZE
+) -> torch.Tensor:
+    """Low-res logits ``B x C x 256 x 256`` -> logits over the resized image ``B x C x h' x w'``."""
+    masks = F.interpolate(low_res, (target, target), mode="bilinear", align_corners=False)
+    return masks[..., : input_size[0], : input_size[1]]
+
+
 def upscale_logits(
     low_res: torch.Tensor,
     input_size: tuple[int, int],
@@ -108,6 +116,5 @@ def upscale_logits(
     target: int = IMG_SIZE,
 ) -> torch.Tensor:
     """Low-res logits ``B x C x 256 x 256`` -> logits ``B x C x H x W`` at the original size."""
-    masks = F.interpolate(low_res, (target, target), mode="bilinear", align_corners=False)
-    masks = masks[..., : input_size[0], : input_size[1]]
+    masks = upscale_to_input(low_res, input_size, target)
     return F.interpolate(masks, original_size, mode="bilinear", align_corners=False)

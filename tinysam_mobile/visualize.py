@@ -1,4 +1,4 @@
-"""Drawing helpers: mask overlays with prompt markers, written as PNG."""
+"""Drawing helpers: mask overlays (one mask with prompt markers, or many in distinct colours)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ def overlay_mask(
     if box is not None:
         draw.rectangle(tuple(float(v) for v in box), outline=(255, 200, 0), width=max(2, r // 2))
     return canvas
+
+
+def overlay_masks(image: np.ndarray, masks: list[np.ndarray], alpha: float = 0.55) -> Image.Image:
+    """RGB ``image`` with every mask tinted in its own colour, largest first so small ones stay visible."""
+    out = image.astype(np.float32)
+    rng = np.random.default_rng(0)
+    for mask in sorted(masks, key=lambda m: -int(m.sum())):
+        if mask.shape != image.shape[:2]:
+            raise ValueError(f"mask shape {mask.shape} does not match image {image.shape[:2]}")
+        color = rng.uniform(40, 255, size=3).astype(np.float32)
+        out[mask] = (1 - alpha) * out[mask] + alpha * color
+    return Image.fromarray(out.round().astype(np.uint8))

@@ -1,0 +1,369 @@
+"""Segment everything: SAM's dense point grid and TinySAM's hierarchical strategy, on any runtime.
+
+``grid``: one positive point per cell of a ``points_per_side``² grid at ``((i + 0.5) / n)`` of the
+image, three masks each, kept when predicted IoU > ``pred_iou_thresh`` and stability ≥
+``stability_score_thresh``, then box NMS (SAM's automatic mask generation without crops).
+
+``hierarchical`` (TinySAM, paper defaults 8/32 points, τ = 8.5): decode a sparse
+``sparse_points_per_side``² grid first; the pixels where a kept mask's logit exceeds τ form a
+high-confidence map; then decode only the points of the dense grid that fall outside it; merge and
+run one NMS in which first-round masks win over second-round ones. Compared with the official
+``SamHierarchicalMaskGenerator`` this samples the dense round on SAM's own grid (no half-cell shift,
+border coverage independent of ``W mod 32``, no zero stride on tiny images), takes both densities as
+parameters, returns normally when the first round covers the whole image, keeps no state between
+calls, and keeps every candidate at the decoder's 256² resolution: only masks that survive NMS are
+upscaled to the image size. Stability scores and NMS boxes are computed on the logits upscaled to
+the resized 1024-frame image (SAM: at the original size), a chunk of masks at a time.
+
+``python -m tinysam_mobile.everything IMAGE --strategy hierarchical --out overlay.png --json m.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from . import mask_ops, rle, transforms
+from .cli_common import ProgressBar, add_checkpoint_args, add_runtime_args, runtime_from_args
+from .modeling import Sam
+from .predictor import Predictor
+from .prompts import LABEL_FOREGROUND, PromptBatch, pack_prompt
+from .runtimes import Runtime
+from .visualize import overlay_masks
+
+STRATEGIES = ("grid", "hierarchical")
+OUTPUT_MODES = ("binary_mask", "coco_rle")
+LOW_RES_STRIDE = transforms.IMG_SIZE // transforms.LOW_RES_SIZE
+UPSCALE_CHUNK = 16  # masks upscaled at once for the stability filter
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EverythingConfig:
+    """Parameters; the defaults are the paper's and the official generators'."""
+
+    points_per_side: int = 32
+    sparse_points_per_side: int = 8
+    high_score_thresh: float = 8.5
+    points_per_batch: int = 64
+    pred_iou_thresh: float = 0.88
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 1.0
+    box_nms_thresh: float = 0.7
+    min_mask_region_area: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("points_per_side", "sparse_points_per_side", "points_per_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.box_nms_thresh <= 1.0:
+            raise ValueError(f"box_nms_thresh must be in [0, 1], got {self.box_nms_thresh}")
+        if self.stability_score_offset <= 0:
+            raise ValueError(f"stability_score_offset must be positive, got {self.stability_score_offset}")
+        if self.min_mask_region_area < 0:
+            raise ValueError(f"min_mask_region_area must be >= 0, got {self.min_mask_region_area}")
+
+
+@dataclass
+class EverythingResult:
+    """Masks plus what it cost: prompts decoded, ``Runtime.decode`` calls, dense points skipped."""
+
+    masks: list[dict]
+    strategy: str
+    points_decoded: int
+    decode_calls: int
+    points_skipped: int = 0
+
+
+def point_grid(points_per_side: int) -> np.ndarray:
+    """``n² x 2`` points (X, Y) in [0, 1] at cell centres ``(i + 0.5) / n``, X varying fastest."""
+    ticks = (np.arange(points_per_side) + 0.5) / points_per_side
+    xs, ys = np.meshgrid(ticks, ticks)
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+@dataclass
+class _Candidates:
+    """Masks that passed the filters, at low resolution (the decoder's frame, cropped)."""
+
+    logits: list[np.ndarray] = field(default_factory=list)
+    iou: list[np.ndarray] = field(default_factory=list)
+    stability: list[np.ndarray] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+    stage: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, **arrays: np.ndarray) -> None:
+        for name, value in arrays.items():
+            getattr(self, name).append(value)
+
+    def joined(self, name: str) -> np.ndarray:
+        return np.concatenate(getattr(self, name)) if getattr(self, name) else np.zeros((0,))
+
+
+class _ImageRun:
+    """One ``generate`` call: the image geometry, the decoder, the candidates and the counters."""
+
+    def __init__(self, predictor: Predictor, config: EverythingConfig, progress: Progress | None) -> None:
+        assert predictor.original_size is not None and predictor.input_size is not None
+        self.predictor, self.config, self.progress = predictor, config, progress
+        self.original_size, self.input_size = predictor.original_size, predictor.input_size
+        # Low-res cells covering the image, plus one row/column so upscaling the crop is exact.
+        self.low_h, self.low_w = (math.ceil(s / LOW_RES_STRIDE) for s in self.input_size)
+        self.keep_h = min(transforms.LOW_RES_SIZE, self.low_h + 1)
+        self.keep_w = min(transforms.LOW_RES_SIZE, self.low_w + 1)
+        self.candidates = _Candidates()
+        self.points_decoded = self.decode_calls = 0
+        self.points_total = 0
+
+    def pixel_points(self, points_per_side: int) -> np.ndarray:
+        height, width = self.original_size
+        return point_grid(points_per_side) * np.array([width, height])
+
+    def low_res_cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of the low-res cell under each point (original pixels)."""
+        frame = transforms.transform_coords(points, self.original_size)
+        cols = np.clip((frame[:, 0] // LOW_RES_STRIDE).astype(np.int64), 0, self.low_w - 1)
+        rows = np.clip((frame[:, 1] // LOW_RES_STRIDE).astype(np.int64), 0, self.low_h - 1)
+        return rows, cols
+
+    def decode(self, points: np.ndarray, stage: int) -> np.ndarray | None:
+        """Decode positive single-point prompts in batches; keep what passes the filters.
+
+        Returns the high-confidence map (``low_h x low_w`` bool) of the kept masks.
+        """
+        high = np.zeros((self.low_h, self.low_w), dtype=bool)
+        features = self.predictor.get_image_embedding()
+        frame = transforms.transform_coords(points, self.original_size)
+        for start in range(0, len(points), self.config.points_per_batch):
+            chunk = frame[start : start + self.config.points_per_batch]
+            packed = [pack_prompt(p[None], np.array([LABEL_FOREGROUND]), None) for p in chunk]
+            prompts = PromptBatch(np.stack([c for c, _ in packed]), np.stack([lab for _, lab in packed]))
+            low_res, iou = self.predictor.runtime.decode(features, prompts)
+            high |= self._keep(low_res, iou, points[start : start + len(chunk)], stage)
+            self.points_decoded += len(chunk)
+            self.decode_calls += 1
+            if self.progress is not None:
+                self.progress(self.points_decoded, self.points_total)
+        return high
+
+    def _keep(self, low_res: np.ndarray, iou: np.ndarray, points: np.ndarray, stage: int) -> np.ndarray:
+        cfg = self.config
+        per_point = low_res.shape[1]
+        logits = low_res[:, :, : self.keep_h, : self.keep_w].reshape(-1, self.keep_h, self.keep_w)
+        iou = iou.reshape(-1)
+        index = np.flatnonzero(iou > cfg.pred_iou_thresh)
+        stability = np.zeros(len(index))
+        boxes = np.zeros((len(index), 4))
+        nonempty = np.zeros(len(index), dtype=bool)
+        for start in range(0, len(index), UPSCALE_CHUNK):
+            part = slice(start, start + UPSCALE_CHUNK)
+            frame = self._input_frame(logits[index[part]])
+            offset = cfg.stability_score_offset
+            stability[part] = mask_ops.stability_scores(frame, Sam.mask_threshold, offset)
+            binary = frame > Sam.mask_threshold
+            boxes[part] = mask_ops.masks_to_boxes(binary)
+            nonempty[part] = binary.any((1, 2))
+        keep = (stability >= cfg.stability_score_thresh) & nonempty
+        index = index[keep]
+        high = (logits[index, : self.low_h, : self.low_w] > cfg.high_score_thresh).any(0)
+        self.candidates.add(
+            logits=np.ascontiguousarray(logits[index]),
+            iou=iou[index],
+            stability=stability[keep],
+            points=np.repeat(points, per_point, axis=0)[index],
+            boxes=self._pixel_boxes(boxes[keep]),
+            stage=np.full(len(index), stage),
+        )
+        return high
+
+    def _input_frame(self, logits: np.ndarray) -> np.ndarray:
+        """Cropped low-res logits ``K x kh x kw`` -> logits over the resized image ``K x h' x w'``."""
+        size = transforms.LOW_RES_SIZE
+        canvas = np.zeros((len(logits), 1, size, size), dtype=np.float32)
+        canvas[:, 0, : self.keep_h, : self.keep_w] = logits
+        return transforms.upscale_to_input(torch.from_numpy(canvas), self.input_size)[:, 0].numpy()
+
+    def _pixel_boxes(self, boxes: np.ndarray) -> np.ndarray:
+        """Inclusive XYXY boxes in the resized image -> XYXY pixel edges in the original (for NMS)."""
+        height, width = self.original_size
+        scale = np.array([width / self.input_size[1], height / self.input_size[0]] * 2)
+        return (boxes + np.array([0, 0, 1, 1])) * scale
+
+    def select(self) -> np.ndarray:
+        """Indices of the candidates kept by box NMS (earlier stage first, then predicted IoU)."""
+        if not self.candidates.iou:
+            return np.zeros(0, dtype=np.int64)
+        order = np.lexsort((-self.candidates.joined("iou"), self.candidates.joined("stage")))
+        return mask_ops.nms(self.candidates.joined("boxes"), order, self.config.box_nms_thresh)
+
+    def full_masks(self, index: np.ndarray) -> list[np.ndarray]:
+        """Upscale the selected candidates to the original size, one at a time, as bool masks."""
+        logits = self.candidates.joined("logits") if len(index) else None
+        masks = []
+        for i in index:
+            canvas = np.zeros((1, 1, transforms.LOW_RES_SIZE, transforms.LOW_RES_SIZE), dtype=np.float32)
+            canvas[0, 0, : self.keep_h, : self.keep_w] = logits[i]
+            full = transforms.upscale_logits(torch.from_numpy(canvas), self.input_size, self.original_size)
+            masks.append(full[0, 0].numpy() > Sam.mask_threshold)
+        return masks
+
+
+class MaskGenerator:
+    """Automatic mask generation over a :class:`Predictor` (any runtime); stateless between calls."""
+
+    def __init__(
+        self,
+        model: Sam | Runtime | Predictor,
+        config: EverythingConfig | None = None,
+        strategy: str = "hierarchical",
+        output_mode: str = "binary_mask",
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        if output_mode not in OUTPUT_MODES:
+            raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {output_mode!r}")
+        self.predictor = model if isinstance(model, Predictor) else Predictor(model)
+        self.config = config or EverythingConfig()
+        self.strategy = strategy
+        self.output_mode = output_mode
+
+    def generate(self, image: np.ndarray | Image.Image, progress: Progress | None = None) -> EverythingResult:
+        """All masks of ``image`` as SAM-style records (see :func:`_records`)."""
+        self.predictor.set_image(image)
+        run = _ImageRun(self.predictor, self.config, progress)
+        dense = run.pixel_points(self.config.points_per_side)
+        skipped = 0
+        if self.strategy == "grid":
+            run.points_total = len(dense)
+            run.decode(dense, stage=1)
+        else:
+            sparse = run.pixel_points(self.config.sparse_points_per_side)
+            run.points_total = len(sparse) + len(dense)
+            high = run.decode(sparse, stage=1)
+            rows, cols = run.low_res_cells(dense)
+            outside = ~high[rows, cols]
+            skipped = int((~outside).sum())
+            run.points_total -= skipped
+            run.decode(dense[outside], stage=2)
+        masks = self._records(run)
+        return EverythingResult(masks, self.strategy, run.points_decoded, run.decode_calls, skipped)
+
+    def _records(self, run: _ImageRun) -> list[dict]:
+        """Records with ``segmentation``, ``area``, ``bbox`` (XYWH pixel extent), ``predicted_iou``,
+        ``point_coords``, ``stability_score`` and ``stage`` (1, or 2 for the hierarchical dense round).
+        """
+        index = run.select()
+        masks = run.full_masks(index)
+        if self.config.min_mask_region_area > 0:
+            masks, index = _remove_small_regions(masks, index, self.config)
+        cand = run.candidates
+        iou, stability, points, stage = (cand.joined(n) for n in ("iou", "stability", "points", "stage"))
+        records = []
+        for mask, i in zip(masks, index, strict=True):
+            x0, y0, x1, y1 = mask_ops.masks_to_boxes(mask[None])[0]
+            records.append(
+                {
+                    "segmentation": rle.encode(mask) if self.output_mode == "coco_rle" else mask,
+                    "area": int(mask.sum()),
+                    "bbox": [int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1)],
+                    "predicted_iou": float(iou[i]),
+                    "point_coords": [[float(points[i, 0]), float(points[i, 1])]],
+                    "stability_score": float(stability[i]),
+                    "stage": int(stage[i]),
+                }
+            )
+        return records
+
+
+def _remove_small_regions(
+    masks: list[np.ndarray], index: np.ndarray, config: EverythingConfig
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """SAM's post-processing: drop small islands, fill small holes, NMS preferring untouched masks."""
+    cleaned, untouched = [], []
+    for mask in masks:
+        mask, holes_changed = mask_ops.remove_small_regions(mask, config.min_mask_region_area, "holes")
+        mask, islands_changed = mask_ops.remove_small_regions(mask, config.min_mask_region_area, "islands")
+        cleaned.append(mask)
+        untouched.append(not (holes_changed or islands_changed))
+    nonempty = [i for i, m in enumerate(cleaned) if m.any()]
+    if not nonempty:
+        return [], index[:0]
+    boxes = mask_ops.masks_to_boxes(np.stack([cleaned[i] for i in nonempty])).astype(np.float64)
+    order = np.lexsort((np.arange(len(nonempty)), ~np.array([untouched[i] for i in nonempty])))
+    kept = sorted(mask_ops.nms(boxes, order, config.box_nms_thresh))
+    return [cleaned[nonempty[k]] for k in kept], index[[nonempty[k] for k in kept]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = EverythingConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m tinysam_mobile.everything",
+        description="Segment everything in a photo; write a colour overlay (and optionally COCO RLE JSON).",
+    )
+    parser.add_argument("image", type=Path, help="input photo (any format PIL reads)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="hierarchical")
+    parser.add_argument("--out", type=Path, required=True, help="overlay PNG to write")
+    parser.add_argument("--json", type=Path, help="also write the masks as COCO RLE records to this file")
+    for name, value in vars(defaults).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, metavar="V")
+    add_checkpoint_args(parser)
+    add_runtime_args(parser)
+    return parser
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` next to ``path`` first, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(payload))
+    partial.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = EverythingConfig(**{name: getattr(args, name) for name in vars(EverythingConfig())})
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    try:
+        image = np.asarray(Image.open(args.image).convert("RGB"))
+    except (OSError, UnidentifiedImageError) as exc:
+        sys.exit(f"error: cannot read image {args.image}: {exc}")
+    generator = MaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
+    start = time.perf_counter()
+    with ProgressBar("decoding prompts") as bar:
+        result = generator.generate(image, progress=bar.update)
+    seconds = time.perf_counter() - start
+    masks = [rle.decode(r["segmentation"]) for r in result.masks]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    overlay_masks(image, masks).save(args.out)
+    if args.json is not None:
+        payload = {
+            "image": str(args.image),
+            "size": list(image.shape[:2]),
+            "strategy": result.strategy,
+            "points_decoded": result.points_decoded,
+            "annotations": result.masks,
+        }
+        _write_json(args.json, payload)
+    print(
+        f"{len(result.masks)} masks ({result.strategy}: {result.points_decoded} prompts decoded, "
+        f"{result.points_skipped} skipped) in {seconds:.2f} s -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
