@@ -20,6 +20,10 @@ from .modeling import Sam
 from .transforms import IMG_SIZE, LOW_RES_SIZE
 
 DEFAULT_MAX_POINTS = 8
+ENCODER_INPUTS = ("image",)
+ENCODER_OUTPUTS = ("image_embeddings",)
+DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
+DECODER_OUTPUTS = ("low_res_masks", "iou_predictions")
 
 
 @dataclass(frozen=True)
@@ -49,20 +53,16 @@ def io_contract(model: Sam, max_points: int = DEFAULT_MAX_POINTS) -> IOContract:
     """The I/O contract of ``model``'s export wrappers."""
     dim = model.config.decoder.embed_dim
     emb = model.image_encoder.embedding_size
-    embeddings = TensorSpec("image_embeddings", (1, dim, emb, emb))
+    embeddings = (1, dim, emb, emb)
+    mask = (1, 1, LOW_RES_SIZE, LOW_RES_SIZE)
+    decoder_shapes = (embeddings, (1, max_points, 2), (1, max_points), mask, (1,))
     return IOContract(
-        encoder_inputs=(TensorSpec("image", (1, 3, IMG_SIZE, IMG_SIZE)),),
-        encoder_outputs=(embeddings,),
-        decoder_inputs=(
-            embeddings,
-            TensorSpec("point_coords", (1, max_points, 2)),
-            TensorSpec("point_labels", (1, max_points)),
-            TensorSpec("mask_input", (1, 1, LOW_RES_SIZE, LOW_RES_SIZE)),
-            TensorSpec("has_mask_input", (1,)),
-        ),
+        encoder_inputs=(TensorSpec(ENCODER_INPUTS[0], (1, 3, IMG_SIZE, IMG_SIZE)),),
+        encoder_outputs=(TensorSpec(ENCODER_OUTPUTS[0], embeddings),),
+        decoder_inputs=tuple(TensorSpec(n, s) for n, s in zip(DECODER_INPUTS, decoder_shapes, strict=True)),
         decoder_outputs=(
-            TensorSpec("low_res_masks", (1, 3, LOW_RES_SIZE, LOW_RES_SIZE)),
-            TensorSpec("iou_predictions", (1, 3)),
+            TensorSpec(DECODER_OUTPUTS[0], (1, 3, LOW_RES_SIZE, LOW_RES_SIZE)),
+            TensorSpec(DECODER_OUTPUTS[1], (1, 3)),
         ),
         max_points=max_points,
     )

@@ -190,7 +190,16 @@ class Mlp(nn.Module):
 
 
 class TinyViTBlock(nn.Module):
-    """Window attention, depth-wise local conv, MLP, on tokens ``B x (R*R) x C``."""
+    """Window attention, depth-wise local conv, MLP, on tokens ``B x (R*R) x C``.
+
+    ``pad_by_shift`` selects how pad tokens get their value ``norm.bias`` (see
+    ``_windowed_attention``): ``False`` adds a mask times the bias, ``True`` pads ``x - bias``
+    with zeros and adds the bias back. The first keeps the pad op's input the norm's float output
+    (XNNPACK int8); the second holds no grid-sized constant, which TFLite converters would fold
+    into ``P x P x C`` floats per block (50 MB over the encoder).
+    """
+
+    pad_by_shift = False
 
     def __init__(self, dim: int, resolution: int, num_heads: int, window_size: int, mlp_ratio: float) -> None:
         super().__init__()
@@ -219,7 +228,10 @@ class TinyViTBlock(nn.Module):
         b, length, c = x.shape
         pad = (w - r % w) % w
         x = x.view(b, r, r, c)
-        if pad:
+        if pad and self.pad_by_shift:
+            bias = self.attn.norm.bias
+            x = F.pad(x - bias, (0, 0, 0, pad, 0, pad)) + bias
+        elif pad:
             x = F.pad(x, (0, 0, 0, pad, 0, pad)) + self.pad_mask * self.attn.norm.bias
         p = r + pad
         n = p // w
