@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tinysam_mobile.calibration import calibration_photos, decoder_samples, encoder_samples
+from tinysam_mobile.calibration import decoder_samples, recipe_encoder_samples
 from tinysam_mobile.export import (
     DecoderModule,
     EncoderModule,
@@ -199,11 +199,7 @@ def convert(
 ) -> Programs:
     """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
     ready = xnnpack_ready(model)
-    encoder_inputs: list[torch.Tensor] = []
-    if recipe.calibrated:
-        assert recipe.calibration is not None
-        photos = calibration_photos(recipe.calibration.images, calibration_dir)
-        encoder_inputs = encoder_samples(photos)
+    encoder_inputs = recipe_encoder_samples(recipe, calibration_dir)
     jobs = {
         "encoder": (
             EncoderModule(ready),

@@ -20,6 +20,7 @@ from .assets import bundled_photos
 from .export import DecoderModule
 from .modeling import Sam
 from .prompts import PromptBatch, pack_prompt
+from .recipes import Recipe
 
 
 def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
@@ -42,6 +43,14 @@ def encoder_samples(photos: list[Path]) -> list[torch.Tensor]:
         for variant in (image, np.ascontiguousarray(image[:, ::-1])):
             samples.append(torch.from_numpy(transforms.preprocess(variant)[0]))
     return samples
+
+
+def recipe_encoder_samples(recipe: Recipe, photo_dir: Path | None = None) -> list[torch.Tensor]:
+    """The encoder calibration inputs a recipe asks for (none unless it calibrates activations)."""
+    if not recipe.calibrated:
+        return []
+    assert recipe.calibration is not None
+    return encoder_samples(calibration_photos(recipe.calibration.images, photo_dir))
 
 
 def _random_prompt(
