@@ -48,6 +48,7 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "executorch": Target("executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch"),
+    "tflite": Target("tflite", "tinysam_mobile.converters.tflite", ".tflite", "tflite"),
 }
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up .venv on a fresh machine from this repo's own files (idempotent, quick when done).
-# EXTRAS selects the optional backends to install (default: dev,executorch — what the tests need).
+# EXTRAS selects the optional backends to install (default: dev,executorch,tflite — what the tests need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${EXTRAS:-dev,executorch}"
+extras="${EXTRAS:-dev,executorch,tflite}"
 python="${PYTHON:-python3}"
 stamp=".venv/.bootstrap-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-${extras//,/_}"
 if [ -f "$stamp" ]; then

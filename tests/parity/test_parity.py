@@ -31,7 +31,29 @@ def _bundle(tmp_path_factory, model, target: str, recipe: str):
     return _built[key]
 
 
-def _check(result) -> None:
+def _check_tflite_programs(result, recipe: str) -> None:
+    """Stock LiteRT runs them (no custom / Flex ops) and the recipe's precision is in the file."""
+    from tinysam_mobile.converters.tflite import STATIC_INT8_OPS, op_inventory
+
+    for program in ("encoder", "decoder"):
+        ops = op_inventory(result.bundle_dir / f"{program}.tflite")
+        assert not [name for name in ops if name.startswith("CUSTOM")], ops
+        int8 = {name.split(":")[0] for name in ops if name.endswith(":INT8")}
+        if recipe == "int8":
+            assert {"CONV_2D", "FULLY_CONNECTED"} <= int8 <= {*STATIC_INT8_OPS, "QUANTIZE"}, int8
+            assert ops["BATCH_MATMUL:FLOAT32"] > 0
+        else:
+            assert not int8, f"{recipe} has int8 activations: {int8}"
+        if recipe in ("fp16", "dynamic_int8"):
+            assert ops["DEQUANTIZE:FLOAT32" if recipe == "fp16" else "FULLY_CONNECTED:FLOAT32"] > 0
+
+
+ARTIFACT_CHECKS = {"tflite": _check_tflite_programs}
+
+
+def _check(result, target: str, recipe: str) -> None:
+    if target in ARTIFACT_CHECKS:
+        ARTIFACT_CHECKS[target](result, recipe)
     report = result.report
     assert report is not None and not report.failures, report.failures
     assert {c.case for c in report.cases} >= {"one_point", "box", "mask_input_refinement"}
@@ -47,13 +69,13 @@ def _check(result) -> None:
 
 @pytest.mark.parametrize("target,recipe", CASES)
 def test_parity_tiny(tmp_path_factory, tiny_model, target, recipe):
-    _check(_bundle(tmp_path_factory, tiny_model, target, recipe))
+    _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target,recipe", CASES)
 def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
-    _check(_bundle(tmp_path_factory, full_model, target, recipe))
+    _check(_bundle(tmp_path_factory, full_model, target, recipe), target, recipe)
 
 
 def test_parity_detects_a_broken_artifact(tiny_model):
