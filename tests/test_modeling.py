@@ -101,9 +101,12 @@ def _naive_windowed_attention(block: TinyViTBlock, x: torch.Tensor) -> torch.Ten
     return out[:, :r, :r].reshape(b, r * r, c)
 
 
+@pytest.mark.parametrize("shift", [False, True])
 @pytest.mark.parametrize("stage", [1, 2, 3])
-def test_window_padding_matches_naive_windows(full_model, stage):
+def test_window_padding_matches_naive_windows(full_model, stage, shift, monkeypatch):
+    """Both pad-fill forms (mask x bias, and pad(x - bias) + bias) equal the official padding."""
     block = full_model.image_encoder.layers[stage].blocks[0]
+    monkeypatch.setattr(block, "pad_by_shift", shift)
     torch.manual_seed(stage)
     x = torch.randn(1, block.resolution**2, block.attn.qkv.in_features)
     with torch.no_grad():
