@@ -5,6 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${EXTRAS:-dev,executorch,tflite}"
 python="${PYTHON:-python3}"
+# The Kotlin core's tests (tests/test_golden.py) compile with Debian's kotlinc and JUnit 4.
+if ! command -v kotlinc > /dev/null || [ ! -f /usr/share/java/junit4.jar ]; then
+  echo "bootstrap: installing kotlin and junit4 from Debian ..." >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kotlin junit4 > /dev/null || {
+    $sudo_cmd apt-get update -q > /dev/null && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kotlin junit4 > /dev/null
+  }
+fi
 stamp=".venv/.bootstrap-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-${extras//,/_}"
 if [ -f "$stamp" ]; then
   exit 0

@@ -93,6 +93,16 @@ def point_grid(points_per_side: int) -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
+def low_res_cells(points: np.ndarray, original_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of the decoder's low-res cell under each point (X, Y in original pixels)."""
+    input_size = transforms.preprocess_shape(*original_size)
+    low_h, low_w = (math.ceil(s / LOW_RES_STRIDE) for s in input_size)
+    frame = transforms.transform_coords(points, original_size)
+    cols = np.clip((frame[:, 0] // LOW_RES_STRIDE).astype(np.int64), 0, low_w - 1)
+    rows = np.clip((frame[:, 1] // LOW_RES_STRIDE).astype(np.int64), 0, low_h - 1)
+    return rows, cols
+
+
 @dataclass
 class _Candidates:
     """Masks that passed the filters, at low resolution (the decoder's frame, cropped)."""
@@ -131,12 +141,6 @@ class _ImageRun:
         height, width = self.original_size
         return point_grid(points_per_side) * np.array([width, height])
 
-    def low_res_cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column of the low-res cell under each point (original pixels)."""
-        frame = transforms.transform_coords(points, self.original_size)
-        cols = np.clip((frame[:, 0] // LOW_RES_STRIDE).astype(np.int64), 0, self.low_w - 1)
-        rows = np.clip((frame[:, 1] // LOW_RES_STRIDE).astype(np.int64), 0, self.low_h - 1)
-        return rows, cols
 
     def decode(self, points: np.ndarray, stage: int) -> np.ndarray | None:
         """Decode positive single-point prompts in batches; keep what passes the filters.
@@ -252,8 +256,7 @@ class MaskGenerator:
             sparse = run.pixel_points(self.config.sparse_points_per_side)
             run.points_total = len(sparse) + len(dense)
             high = run.decode(sparse, stage=1)
-            rows, cols = run.low_res_cells(dense)
-            outside = ~high[rows, cols]
+            outside = ~high[low_res_cells(dense, run.original_size)]
             skipped = int((~outside).sum())
             run.points_total -= skipped
             run.decode(dense[outside], stage=2)

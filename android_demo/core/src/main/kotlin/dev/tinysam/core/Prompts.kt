@@ -1,0 +1,54 @@
+package dev.tinysam.core
+
+/** Decoder prompt inputs for one prompt: `coords` N x 2 (X, Y in the 1024 frame), `labels` N. */
+class PackedPrompt(val coords: FloatArray, val labels: FloatArray)
+
+/**
+ * Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the points,
+ * one padding point at (0, 0) when there is no box, the two box corners (labels 2 and 3), then
+ * padding points (label -1) up to N.
+ */
+object Prompts {
+    const val PAD = -1f
+    const val BOX_TOP_LEFT = 2f
+    const val BOX_BOTTOM_RIGHT = 3f
+
+    /** [points] (X, Y) pairs and [box] XYXY, both already in the 1024 frame; labels 1 / 0. */
+    fun pack(points: DoubleArray?, labels: IntArray?, box: DoubleArray?, maxPoints: Int): PackedPrompt {
+        require((points == null) == (labels == null)) { "points and labels must be given together" }
+        require(points != null || box != null) { "a prompt needs points or a box" }
+        val coords = ArrayList<Float>()
+        val packed = ArrayList<Float>()
+        if (points != null && labels != null) {
+            require(points.size == 2 * labels.size) { "${points.size / 2} points but ${labels.size} labels" }
+            for (i in labels.indices) {
+                require(labels[i] == 0 || labels[i] == 1) { "point labels must be 1 or 0, got ${labels[i]}" }
+                coords.add(points[2 * i].toFloat())
+                coords.add(points[2 * i + 1].toFloat())
+                packed.add(labels[i].toFloat())
+            }
+            if (box == null) {
+                coords.add(0f)
+                coords.add(0f)
+                packed.add(PAD)
+            }
+        }
+        if (box != null) {
+            require(box.size == 4) { "box must be 4 values XYXY" }
+            for (v in box) coords.add(v.toFloat())
+            packed.add(BOX_TOP_LEFT)
+            packed.add(BOX_BOTTOM_RIGHT)
+        }
+        if (packed.size > maxPoints) {
+            throw IllegalArgumentException(
+                "prompt has ${packed.size} points (box corners and padding included) but the decoder takes at most $maxPoints"
+            )
+        }
+        while (packed.size < maxPoints) {
+            coords.add(0f)
+            coords.add(0f)
+            packed.add(PAD)
+        }
+        return PackedPrompt(coords.toFloatArray(), packed.toFloatArray())
+    }
+}
