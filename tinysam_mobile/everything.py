@@ -141,7 +141,6 @@ class _ImageRun:
         height, width = self.original_size
         return point_grid(points_per_side) * np.array([width, height])
 
-
     def decode(self, points: np.ndarray, stage: int) -> np.ndarray | None:
         """Decode positive single-point prompts in batches; keep what passes the filters.
 
