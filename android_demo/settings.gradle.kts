@@ -2,6 +2,7 @@ rootProject.name = "tinysam-android-demo"
 
 pluginManagement {
     repositories {
+        google()
         gradlePluginPortal()
         mavenCentral()
     }
@@ -9,8 +10,9 @@ pluginManagement {
 
 dependencyResolutionManagement {
     repositories {
+        google()
         mavenCentral()
     }
 }
 
-include(":core")
+include(":core", ":app")

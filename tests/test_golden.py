@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 KOTLIN_CORE = ROOT / "android_demo" / "core"
+JUNIT_CLASSES = ["dev.tinysam.core.GoldenTest", "dev.tinysam.core.AutoMaskGeneratorTest"]
 JUNIT_JARS = [Path("/usr/share/java/junit4.jar"), Path("/usr/share/java/hamcrest-core.jar")]
 
 
@@ -56,7 +57,7 @@ def test_kotlin_core_passes_its_junit_suite(tmp_path):
             "-cp",
             classpath,
             "org.junit.runner.JUnitCore",
-            "dev.tinysam.core.GoldenTest",
+            *JUNIT_CLASSES,
         ],
         capture_output=True,
         text=True,
