@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from tinysam_mobile import mask_ops, transforms
 from tinysam_mobile.everything import EverythingConfig, low_res_cells, point_grid
@@ -58,6 +59,23 @@ def transform_vectors() -> dict:
                 "expected": transforms.transform_boxes(box, (h, w))[0].tolist(),
             }
         )
+    resize = []
+    for (h, w), (nh, nw) in [
+        ((40, 30), (17, 13)),
+        ((7, 5), (19, 13)),
+        ((33, 50), (33, 21)),
+        ((9, 64), (3, 20)),
+    ]:
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        out = np.asarray(Image.fromarray(image).resize((nw, nh), Image.Resampling.BILINEAR))
+        resize.append(
+            {
+                "size": [h, w],
+                "new_size": [nh, nw],
+                "pixels_hwc": image.ravel().tolist(),
+                "expected_hwc": out.ravel().tolist(),
+            }
+        )
     pixels = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
     normalized = transforms.normalize_and_pad(pixels)
     return {
@@ -65,6 +83,7 @@ def transform_vectors() -> dict:
             {"size": [h, w], "expected": list(transforms.preprocess_shape(h, w))} for h, w in SIZES
         ],
         "transform_coords": coords,
+        "resize_bilinear": resize,
         "transform_box": boxes,
         "normalize": {
             "height": 3,

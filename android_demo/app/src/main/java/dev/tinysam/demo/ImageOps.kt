@@ -8,6 +8,7 @@ import android.graphics.Matrix
 import android.net.Uri
 import android.os.Build
 import androidx.exifinterface.media.ExifInterface
+import dev.tinysam.core.Resize
 import dev.tinysam.core.Transforms
 
 /** An encoder input made from a photo, with the sizes the post-processing needs. */
@@ -15,8 +16,8 @@ class PreparedImage(val input: FloatArray, val height: Int, val width: Int)
 
 /** Bitmap work: loading photos upright, the encoder input, mask overlays and cut-outs. */
 object ImageOps {
-    /** Longest side kept for display and prompting; larger photos are downsampled on load. */
-    const val MAX_SIDE = 2048
+    /** Longest side decoded; larger photos are downsampled on load (pre-processing starts there). */
+    const val MAX_SIDE = 4096
 
     fun load(context: Context, uri: Uri): Bitmap {
         val bitmap = if (Build.VERSION.SDK_INT >= 28) {
@@ -60,12 +61,15 @@ object ImageOps {
         return Bitmap.createBitmap(decoded, 0, 0, decoded.width, decoded.height, matrix, true)
     }
 
-    /** Resize (bilinear) so the longest side is 1024, normalize and pad: the encoder's `image`. */
+    /**
+     * Resize so the longest side is 1024 (Pillow-exact bilinear from the core, not
+     * `Bitmap.createScaledBitmap`, whose unfiltered downscale aliases), normalize and pad.
+     */
     fun prepare(bitmap: Bitmap): PreparedImage {
         val size = Transforms.preprocessShape(bitmap.height, bitmap.width)
-        val resized = Bitmap.createScaledBitmap(bitmap, size[1], size[0], true)
-        val argb = IntArray(size[0] * size[1])
-        resized.getPixels(argb, 0, size[1], 0, 0, size[1], size[0])
+        val pixels = IntArray(bitmap.width * bitmap.height)
+        bitmap.getPixels(pixels, 0, bitmap.width, 0, 0, bitmap.width, bitmap.height)
+        val argb = Resize.bilinearPacked(pixels, bitmap.height, bitmap.width, size[0], size[1])
         val rgb = IntArray(argb.size * 3)
         for (i in argb.indices) {
             rgb[3 * i] = (argb[i] shr 16) and 0xFF

@@ -54,6 +54,19 @@ class GoldenTest {
     }
 
     @Test
+    fun resizeMatchesPillowBitForBit() {
+        for (case in obj(load("transforms.json"))["resize_bilinear"] as List<*>) {
+            val size = ints(obj(case)["size"])
+            val newSize = ints(obj(case)["new_size"])
+            val rgb = ints(obj(case)["pixels_hwc"])
+            val packed = IntArray(rgb.size / 3) { (rgb[3 * it] shl 16) or (rgb[3 * it + 1] shl 8) or rgb[3 * it + 2] }
+            val resized = Resize.bilinearPacked(packed, size[0], size[1], newSize[0], newSize[1])
+            val actual = IntArray(resized.size * 3) { (resized[it / 3] shr (16 - 8 * (it % 3))) and 0xFF }
+            assertArrayEquals("resize ${size.toList()} -> ${newSize.toList()}", ints(obj(case)["expected_hwc"]), actual)
+        }
+    }
+
+    @Test
     fun normalizeAndPad() {
         val case = obj(obj(load("transforms.json"))["normalize"])
         val h = (case["height"] as Double).toInt()
