@@ -217,3 +217,25 @@ def test_cli_unreadable_image(tmp_path):
     bad.write_text("text")
     with pytest.raises(SystemExit, match="cannot read image"):
         main([str(bad), "--out", str(tmp_path / "o.png"), "--checkpoint", "untrained"])
+
+
+def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
+    """Everything over a LiteRT fp32 bundle equals everything over the float model it came from."""
+    from tinysam_mobile.build import build_bundle
+    from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.checkpoints import LoadedCheckpoint
+
+    out = tmp_path / "bundle"
+    loaded = LoadedCheckpoint(tiny_model, "untrained:0 (tiny-test)", None)
+    build_bundle(loaded, "tflite", "fp32", out, max_points=8, parity=False, progress=lambda _: None)
+    config = EverythingConfig(
+        points_per_side=4, sparse_points_per_side=2, pred_iou_thresh=-1e9, stability_score_thresh=0.0,
+        box_nms_thresh=1.0,
+    )  # fmt: skip
+    on_bundle = MaskGenerator(open_bundle(out, 2), config, "grid").generate(photo)
+    reference = MaskGenerator(TorchRuntime(tiny_model, max_points=8), config, "grid").generate(photo)
+    assert on_bundle.points_decoded == reference.points_decoded == 16
+    assert len(on_bundle.masks) == len(reference.masks) > 0
+    for ours, theirs in zip(on_bundle.masks, reference.masks, strict=True):
+        agreement = (ours["segmentation"] == theirs["segmentation"]).mean()
+        assert agreement > 0.999 and abs(ours["predicted_iou"] - theirs["predicted_iou"]) < 1e-3
