@@ -30,6 +30,16 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-config", default="tinysam", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
 
 
+def warn_untrained(source: str) -> None:
+    """A loud stderr banner: the model's outputs mean nothing."""
+    banner = "!" * 78
+    print(
+        f"{banner}\n!! UNTRAINED WEIGHTS ({source}): outputs are meaningless, "
+        f"for offline runs and tests only.\n{banner}",
+        file=sys.stderr,
+    )
+
+
 def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     """Load the checkpoint named on the command line; exit with a clear message on failure."""
     try:
@@ -37,12 +47,7 @@ def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     except CheckpointError as exc:
         sys.exit(f"error: {exc}")
     if loaded.untrained:
-        banner = "!" * 78
-        print(
-            f"{banner}\n!! UNTRAINED WEIGHTS ({args.checkpoint}): outputs are meaningless, "
-            f"for offline runs and tests only.\n{banner}",
-            file=sys.stderr,
-        )
+        warn_untrained(args.checkpoint)
     else:
         print(f"checkpoint {args.checkpoint} (sha256 {loaded.sha256[:12]}...)", file=sys.stderr)
     return loaded
@@ -61,6 +66,7 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
     import torch
 
     from .bundle import open_bundle
+    from .manifest import read_manifest
 
     if args.threads < 1:
         sys.exit(f"error: --threads must be at least 1, got {args.threads}")
@@ -68,9 +74,13 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
     if args.bundle is None:
         return TorchRuntime(load_from_args(args).model)
     try:
-        return open_bundle(args.bundle, args.threads)
+        runtime = open_bundle(args.bundle, args.threads)
+        model = read_manifest(args.bundle)["model"]
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         sys.exit(f"error: cannot open bundle {args.bundle}: {exc}")
+    if model.get("untrained"):
+        warn_untrained(f"bundle {args.bundle}")
+    return runtime
 
 
 class ProgressBar:

@@ -1,6 +1,7 @@
 """``python -m tinysam_mobile.segment IMAGE --point X,Y[,LABEL] [--box X0,Y0,X1,Y1] --out overlay.png``
 
-Segments one object with the float reference model and writes the best mask as an overlay PNG.
+Segments one object with the float reference model (or a converted bundle, ``--bundle DIR``) and
+writes the best mask as an overlay PNG.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .cli_common import add_checkpoint_args, load_from_args
+from .cli_common import add_checkpoint_args, add_runtime_args, runtime_from_args
 from .predictor import Predictor
 from .visualize import overlay_mask
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1")
     parser.add_argument("--out", type=Path, required=True, help="overlay PNG to write")
     add_checkpoint_args(parser)
+    add_runtime_args(parser)
     return parser
 
 
@@ -65,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         image = np.asarray(Image.open(args.image).convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         sys.exit(f"error: cannot read image {args.image}: {exc}")
-    loaded = load_from_args(args)
-    predictor = Predictor(loaded.model)
+    predictor = Predictor(runtime_from_args(args))
     start = time.perf_counter()
     predictor.set_image(image)
     encoded = time.perf_counter()
