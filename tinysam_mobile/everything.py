@@ -141,7 +141,7 @@ class _ImageRun:
         height, width = self.original_size
         return point_grid(points_per_side) * np.array([width, height])
 
-    def decode(self, points: np.ndarray, stage: int) -> np.ndarray | None:
+    def decode(self, points: np.ndarray, stage: int) -> np.ndarray:
         """Decode positive single-point prompts in batches; keep what passes the filters.
 
         Returns the high-confidence map (``low_h x low_w`` bool) of the kept masks.
@@ -193,10 +193,17 @@ class _ImageRun:
 
     def _input_frame(self, logits: np.ndarray) -> np.ndarray:
         """Cropped low-res logits ``K x kh x kw`` -> logits over the resized image ``K x h' x w'``."""
+        return transforms.upscale_to_input(self._canvas(logits), self.input_size)[:, 0].numpy()
+
+    def _canvas(self, logits: np.ndarray) -> torch.Tensor:
+        """Cropped low-res logits ``K x kh x kw`` back in the decoder's ``K x 1 x 256 x 256`` frame.
+
+        The rows / columns beyond the crop never reach a pixel of the image, so zeros are exact.
+        """
         size = transforms.LOW_RES_SIZE
         canvas = np.zeros((len(logits), 1, size, size), dtype=np.float32)
         canvas[:, 0, : self.keep_h, : self.keep_w] = logits
-        return transforms.upscale_to_input(torch.from_numpy(canvas), self.input_size)[:, 0].numpy()
+        return torch.from_numpy(canvas)
 
     def _pixel_boxes(self, boxes: np.ndarray) -> np.ndarray:
         """Inclusive XYXY boxes in the resized image -> XYXY pixel edges in the original (for NMS)."""
@@ -216,9 +223,8 @@ class _ImageRun:
         logits = self.candidates.joined("logits") if len(index) else None
         masks = []
         for i in index:
-            canvas = np.zeros((1, 1, transforms.LOW_RES_SIZE, transforms.LOW_RES_SIZE), dtype=np.float32)
-            canvas[0, 0, : self.keep_h, : self.keep_w] = logits[i]
-            full = transforms.upscale_logits(torch.from_numpy(canvas), self.input_size, self.original_size)
+            canvas = self._canvas(logits[i : i + 1])
+            full = transforms.upscale_logits(canvas, self.input_size, self.original_size)
             masks.append(full[0, 0].numpy() > Sam.mask_threshold)
         return masks
 
