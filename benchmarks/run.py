@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"eager: encoder {rows[0][2]:.3f} s, decoder {1000 * rows[0][3]:.1f} ms", flush=True)
     for bundle in args.bundles:
         manifest = read_manifest(bundle)
-        enc, dec = time_runtime(open_bundle(bundle, args.threads), args.repeats)
+        enc, dec = time_runtime(open_bundle(bundle, args.threads, manifest), args.repeats)
         sizes = [a["bytes"] / 1e6 for a in manifest["artifacts"].values()]
         label = f"{manifest['target']} {manifest['recipe']['name']}"
         rows.append((label, str(bundle), enc, dec, *sizes))

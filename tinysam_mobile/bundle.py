@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .converters import Programs, get_target
 from .manifest import read_manifest
 from .runtimes.base import Runtime
 
 
-def open_bundle(bundle_dir: Path, num_threads: int | None = None) -> Runtime:
-    """The runtime of the bundle's target over its verified programs."""
+def open_bundle(
+    bundle_dir: Path, num_threads: int | None = None, manifest: dict[str, Any] | None = None
+) -> Runtime:
+    """The runtime of the bundle's target over its verified programs.
+
+    ``manifest``: the bundle's manifest when the caller has already read (and so verified) it,
+    which spares hashing the programs twice.
+    """
     bundle_dir = Path(bundle_dir)
-    manifest = read_manifest(bundle_dir)
+    manifest = manifest if manifest is not None else read_manifest(bundle_dir)
     backend = get_target(manifest["target"]).load()
     artifacts = manifest["artifacts"]
     programs = Programs(bundle_dir / artifacts["encoder"]["file"], bundle_dir / artifacts["decoder"]["file"])

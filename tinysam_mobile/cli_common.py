@@ -74,11 +74,11 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
     if args.bundle is None:
         return TorchRuntime(load_from_args(args).model)
     try:
-        runtime = open_bundle(args.bundle, args.threads)
-        model = read_manifest(args.bundle)["model"]
+        manifest = read_manifest(args.bundle)
+        runtime = open_bundle(args.bundle, args.threads, manifest)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         sys.exit(f"error: cannot open bundle {args.bundle}: {exc}")
-    if model.get("untrained"):
+    if manifest["model"].get("untrained"):
         warn_untrained(f"bundle {args.bundle}")
     return runtime
 
