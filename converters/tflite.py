@@ -154,6 +154,24 @@ def op_inventory(path: Path) -> Counter[str]:
     return counts
 
 
+def constant_bytes(path: Path) -> Counter[str]:
+    """Bytes of constant data (weights, biases, tables) per tensor dtype in a ``.tflite``."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+    dtypes = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    counts: Counter[str] = Counter()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            buffer = model.Buffers(tensor.Buffer())
+            size = buffer.DataLength() or buffer.Size()
+            if size:
+                counts[dtypes[tensor.Type()]] += size
+    return counts
+
+
 def check_builtin_only(path: Path) -> None:
     """Refuse custom and Flex (select TF) ops: stock LiteRT on Android must run the program."""
     custom = sorted(name for name in op_inventory(path) if name.startswith("CUSTOM:"))

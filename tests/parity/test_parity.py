@@ -32,8 +32,9 @@ def _bundle(tmp_path_factory, model, target: str, recipe: str):
 
 
 def _check_tflite_programs(result, recipe: str) -> None:
-    """Stock LiteRT runs them (no custom / Flex ops) and the recipe's precision is in the file."""
-    from tinysam_mobile.converters.tflite import STATIC_INT8_OPS, op_inventory
+    """Stock LiteRT runs them (no custom / Flex ops) and the recipe's precision is in the file:
+    int8 activations only where intended, and weights stored in the recipe's dtype."""
+    from tinysam_mobile.converters.tflite import STATIC_INT8_OPS, constant_bytes, op_inventory
 
     for program in ("encoder", "decoder"):
         ops = op_inventory(result.bundle_dir / f"{program}.tflite")
@@ -44,8 +45,9 @@ def _check_tflite_programs(result, recipe: str) -> None:
             assert ops["BATCH_MATMUL:FLOAT32"] > 0
         else:
             assert not int8, f"{recipe} has int8 activations: {int8}"
-        if recipe in ("fp16", "dynamic_int8"):
-            assert ops["DEQUANTIZE:FLOAT32" if recipe == "fp16" else "FULLY_CONNECTED:FLOAT32"] > 0
+        constants = constant_bytes(result.bundle_dir / f"{program}.tflite")
+        compressed = {"fp32": set(), "fp16": {"FLOAT16"}, "dynamic_int8": {"INT8"}, "int8": {"INT8"}}[recipe]
+        assert {t for t in ("FLOAT16", "INT8") if constants[t] > 0} == compressed, constants
 
 
 ARTIFACT_CHECKS = {"tflite": _check_tflite_programs}
