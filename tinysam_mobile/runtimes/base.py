@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
 
+from ..export import DECODER_INPUTS
 from ..prompts import PromptBatch
+from ..transforms import LOW_RES_SIZE
 
 
 class Runtime(Protocol):
@@ -26,3 +29,23 @@ class Runtime(Protocol):
     def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings + ``B`` prompts -> ``(low-res logits B x 3 x 256 x 256, IoU B x 3)``."""
         ...
+
+
+def decoder_feeds(
+    embeddings: np.ndarray, prompts: PromptBatch, max_points: int
+) -> Iterator[dict[str, np.ndarray]]:
+    """One decoder call's inputs per prompt of ``prompts`` (padded to ``max_points``), by contract
+    name: programs with the fixed-N contract take one prompt per call."""
+    prompts = prompts.padded_to(max_points)
+    emb = np.ascontiguousarray(embeddings, np.float32)
+    no_mask = np.zeros((1, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
+    for i in range(prompts.batch):
+        has_mask = prompts.mask_input is not None
+        values = (
+            emb,
+            prompts.coords[i : i + 1],
+            prompts.labels[i : i + 1],
+            prompts.mask_input[i : i + 1] if has_mask else no_mask,
+            np.array([1.0 if has_mask else 0.0], np.float32),
+        )
+        yield dict(zip(DECODER_INPUTS, values, strict=True))

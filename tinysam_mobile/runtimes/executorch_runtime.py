@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..export import DECODER_INPUTS
 from ..prompts import PromptBatch
+from .base import decoder_feeds
 
 
 def set_xnnpack_threads(num_threads: int) -> None:
@@ -46,23 +48,9 @@ class ExecuTorchRuntime:
         return out.numpy().copy()
 
     def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        prompts = prompts.padded_to(self.max_points)
-        emb = torch.from_numpy(np.ascontiguousarray(embeddings, np.float32))
         logits, ious = [], []
-        for i in range(prompts.batch):
-            if prompts.mask_input is None:
-                mask, has_mask = torch.zeros(1, 1, 256, 256), torch.zeros(1)
-            else:
-                mask, has_mask = torch.from_numpy(prompts.mask_input[i : i + 1]), torch.ones(1)
-            low, iou = self._decoder.execute(
-                [
-                    emb,
-                    torch.from_numpy(prompts.coords[i : i + 1]),
-                    torch.from_numpy(prompts.labels[i : i + 1]),
-                    mask,
-                    has_mask,
-                ]
-            )
+        for feed in decoder_feeds(embeddings, prompts, self.max_points):
+            low, iou = self._decoder.execute([torch.from_numpy(feed[name]) for name in DECODER_INPUTS])
             logits.append(low.numpy().copy())
             ious.append(iou.numpy().copy())
         return np.concatenate(logits), np.concatenate(ious)

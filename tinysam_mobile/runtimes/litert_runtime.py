@@ -12,7 +12,7 @@ import numpy as np
 
 from ..export import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
 from ..prompts import PromptBatch
-from ..transforms import LOW_RES_SIZE
+from .base import decoder_feeds
 
 DEFAULT_THREADS = 2
 
@@ -49,20 +49,9 @@ class LiteRTRuntime:
         return out[ENCODER_OUTPUTS[0]].copy()
 
     def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        prompts = prompts.padded_to(self.max_points)
-        emb = np.ascontiguousarray(embeddings, np.float32)
-        no_mask = np.zeros((1, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
         logits, ious = [], []
-        for i in range(prompts.batch):
-            has_mask = prompts.mask_input is not None
-            values = (
-                emb,
-                prompts.coords[i : i + 1],
-                prompts.labels[i : i + 1],
-                prompts.mask_input[i : i + 1] if has_mask else no_mask,
-                np.array([1.0 if has_mask else 0.0], np.float32),
-            )
-            out = self._decoder(**dict(zip(DECODER_INPUTS, values, strict=True)))
+        for feed in decoder_feeds(embeddings, prompts, self.max_points):
+            out = self._decoder(**feed)
             logits.append(out[DECODER_OUTPUTS[0]].copy())
             ious.append(out[DECODER_OUTPUTS[1]].copy())
         return np.concatenate(logits), np.concatenate(ious)
