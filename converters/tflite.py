@@ -1,6 +1,6 @@
 """LiteRT target: ``.tflite`` programs converted by litert-torch, quantized by ai-edge-quantizer.
 
-Stages: ``litert_ready`` -> ``export_float`` (litert-torch, static shapes, inputs and outputs named
+Stages: ``with_shifted_padding`` -> ``export_float`` (litert-torch, static shapes, inputs and outputs named
 after the I/O contract) -> ``quantize`` (ai-edge-quantizer, except fp32) -> ``check_builtin_only``.
 
 Precisions:
@@ -25,7 +25,6 @@ instead of 28 MB for the fp32 encoder).
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from collections import Counter
@@ -45,9 +44,9 @@ from tinysam_mobile.export import (
     EncoderModule,
     decoder_example_inputs,
     encoder_example_inputs,
+    with_shifted_padding,
 )
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.modeling.tiny_vit import TinyViTBlock
 from tinysam_mobile.recipes import Recipe
 from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
 
@@ -74,15 +73,6 @@ class NamedIO(nn.Module):
         result = self.module(*(tensors[name] for name in self.inputs))
         result = result if isinstance(result, tuple) else (result,)
         return dict(zip(self.outputs, result, strict=True))
-
-
-def litert_ready(model: Sam) -> Sam:
-    """A copy of ``model`` whose TinyViT blocks pad windows without grid-sized constants."""
-    model = copy.deepcopy(model).eval()
-    for block in model.modules():
-        if isinstance(block, TinyViTBlock):
-            block.pad_by_shift = True
-    return model
 
 
 def export_float(module: NamedIO, example: tuple[torch.Tensor, ...], path: Path) -> Path:
@@ -189,7 +179,7 @@ def convert(
     progress: Callable[[str], None] = print,
 ) -> Programs:
     """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
-    ready = litert_ready(model)
+    ready = with_shifted_padding(model)
     encoder_inputs = recipe_encoder_samples(recipe, calibration_dir)
 
     def decoder_calibration() -> Iterable[dict]:

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .modeling import Sam
+from .modeling.tiny_vit import TinyViTBlock
 from .transforms import IMG_SIZE, LOW_RES_SIZE
 
 DEFAULT_MAX_POINTS = 8
@@ -106,6 +108,18 @@ class DecoderModule(nn.Module):
         no_mask = self.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
         dense = has_mask * self.prompt_encoder.embed_mask(mask_input) + (1.0 - has_mask) * no_mask
         return self.mask_decoder(image_embeddings, self.dense_pe, sparse, dense)
+
+
+def with_shifted_padding(model: Sam) -> Sam:
+    """A copy of ``model`` whose TinyViT blocks fill window padding by shifting
+    (``TinyViTBlock.pad_by_shift``): converters that constant-fold would otherwise store a
+    grid-sized pad constant per block (74 MB instead of 28 MB for LiteRT's fp32 encoder, 78 MB
+    instead of 23 MB for Core ML's)."""
+    model = copy.deepcopy(model).eval()
+    for block in model.modules():
+        if isinstance(block, TinyViTBlock):
+            block.pad_by_shift = True
+    return model
 
 
 def encoder_example_inputs() -> tuple[torch.Tensor]:
