@@ -28,12 +28,14 @@ class Programs:
 
 @dataclass(frozen=True)
 class Target:
-    """A conversion target: its module, artifact suffix and the pip extra it needs."""
+    """A conversion target: its module, artifact suffix, the pip extra it needs and the recipe
+    used when none is named."""
 
     name: str
     module: str
     suffix: str
     extra: str
+    default_recipe: str
 
     def load(self) -> ModuleType:
         """Import the target module; a missing backend is a clear error with the install hint."""
@@ -47,8 +49,11 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
-    "executorch": Target("executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch"),
-    "tflite": Target("tflite", "tinysam_mobile.converters.tflite", ".tflite", "tflite"),
+    "coreml": Target("coreml", "tinysam_mobile.converters.coreml", ".mlpackage", "coreml", "fp16"),
+    "executorch": Target(
+        "executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch", "xnnpack_fp32"
+    ),
+    "tflite": Target("tflite", "tinysam_mobile.converters.tflite", ".tflite", "tflite", "fp32"),
 }
 
 

@@ -1,4 +1,4 @@
-"""``python -m tinysam_mobile.convert --target {executorch} --recipe NAME --checkpoint C --out DIR``
+"""``python -m tinysam_mobile.convert --target {coreml,executorch,tflite} [--recipe NAME] [--out DIR]``
 
 Converts TinySAM into an on-device bundle (encoder + decoder programs and manifest.json), checks
 mask parity of the artifacts on their real runtime against the float reference, and writes the
@@ -28,8 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(TARGETS),
         help="conversion target (default executorch; with --list-recipes, omit it to list every target)",
     )
-    parser.add_argument("--recipe", help="recipe name (see --list-recipes) or a .toml file")
-    parser.add_argument("--out", type=Path, help="bundle directory to write (replaced on success)")
+    parser.add_argument(
+        "--recipe",
+        help="recipe name (see --list-recipes) or a .toml file "
+        f"(default: {', '.join(f'{t.name} {t.default_recipe}' for t in TARGETS.values())})",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="bundle directory to write, replaced on success (default: out/TARGET-RECIPE)"
+    )
     parser.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
     parser.add_argument("--no-parity", action="store_true", help="skip the parity check")
     parser.add_argument(
@@ -62,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             print_recipes([args.target] if args.target else sorted(TARGETS))
             return 0
         args.target = args.target or "executorch"
-        if args.recipe is None or args.out is None:
-            parser.error("--recipe and --out are required (or use --list-recipes)")
+        args.recipe = args.recipe or get_target(args.target).default_recipe
+        args.out = args.out or Path("out") / f"{args.target}-{Path(args.recipe).stem}"
         if args.max_points < 3:
             parser.error("--max-points must be at least 3 (two box corners and one point)")
         start = time.perf_counter()

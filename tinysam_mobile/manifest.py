@@ -47,7 +47,7 @@ PRE_POST_CONTRACT: dict[str, Any] = {
 PROMPT_LABELS = {"padding": -1, "background": 0, "foreground": 1, "box_top_left": 2, "box_bottom_right": 3}
 
 
-def _artifact_entry(path: Path) -> dict[str, Any]:
+def artifact_entry(path: Path) -> dict[str, Any]:
     """File name, sha256 and size of a program (a file, or a directory such as .mlpackage)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
@@ -77,7 +77,7 @@ def build_manifest(
         "schema_version": SCHEMA_VERSION,
         "created_by": f"tinysam-mobile {__version__}",
         "target": target,
-        "artifacts": {"encoder": _artifact_entry(encoder), "decoder": _artifact_entry(decoder)},
+        "artifacts": {"encoder": artifact_entry(encoder), "decoder": artifact_entry(decoder)},
         "io": contract.to_dict(),
         "preprocessing": PRE_POST_CONTRACT,
         "prompt_labels": PROMPT_LABELS,
@@ -105,7 +105,7 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
             f"{path}: schema_version {manifest.get('schema_version')!r}, this tool reads {SCHEMA_VERSION}"
         )
     for role, entry in manifest["artifacts"].items():
-        actual = _artifact_entry(Path(bundle_dir) / entry["file"])
+        actual = artifact_entry(Path(bundle_dir) / entry["file"])
         if actual["sha256"] != entry["sha256"]:
             raise ValueError(f"{bundle_dir}/{entry['file']} ({role}) does not match its sha256 in {MANIFEST}")
     return manifest

@@ -50,7 +50,37 @@ def _check_tflite_programs(result, recipe: str) -> None:
         assert {t for t in ("FLOAT16", "INT8") if constants[t] > 0} == compressed, constants
 
 
-ARTIFACT_CHECKS = {"tflite": _check_tflite_programs}
+def _check_coreml_packages(result, recipe: str) -> None:
+    """iOS 17 ML Programs with float32 I/O as the manifest says, computing in the recipe's dtype,
+    with the recipe's compression actually in the program."""
+    from tinysam_mobile.converters.coreml import package_inventory
+
+    manifest = read_manifest(result.bundle_dir)
+    sizes = {}
+    for program in ("encoder", "decoder"):
+        inventory = package_inventory(result.bundle_dir / f"{program}.mlpackage")
+        sizes[program] = inventory["bytes"]
+        assert inventory["specification_version"] == 8  # iOS 17
+        for role in ("inputs", "outputs"):
+            expected = {
+                s["name"]: (tuple(s["shape"]), "FLOAT32") for s in manifest["io"][f"{program}_{role}"]
+            }
+            assert inventory[role] == expected, (program, role)
+        ops, compute = inventory["ops"], inventory["compute_dtypes"]
+        assert set(compute) == (
+            {"fp32"} if recipe == "fp32" else {"fp16", "int8"} if recipe == "w8a8" else {"fp16"}
+        )
+        assert (ops["quantize"] > 0) == (recipe == "w8a8")
+        weights_int8 = recipe in ("w8", "w8a8")
+        assert inventory["quantized_weight_dtypes"] == (["int8"] if weights_int8 else [])
+        assert (ops["constexpr_affine_dequantize"] > 0) == weights_int8
+        palette = {"palettize4": [16], "palettize6": [64]}.get(recipe, [])
+        assert inventory["palette_sizes"] == palette
+        assert "gather" not in ops  # TinyViT's attention-bias table is a constant, not a gather
+    assert {k: v["bytes"] for k, v in manifest["artifacts"].items()} == sizes
+
+
+ARTIFACT_CHECKS = {"coreml": _check_coreml_packages, "tflite": _check_tflite_programs}
 
 
 def _check(result, target: str, recipe: str) -> None:

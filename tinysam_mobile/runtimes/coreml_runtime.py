@@ -1,0 +1,98 @@
+"""Core ML runtime: runs ``encoder.mlpackage`` / ``decoder.mlpackage``.
+
+Two engines behind one class:
+
+* ``coreml``: ``MLModel.predict`` (macOS only), with a compute-unit choice.
+* ``mil``: the torch MIL interpreter (``tinysam_mobile.mil``) over the ML Program stored in the
+  package, so parity is proven on Linux on exactly what ships.
+
+``engine="auto"`` takes ``coreml`` on macOS and ``mil`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ..export import DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..prompts import PromptBatch
+from .base import decoder_feeds
+
+ENGINES = ("auto", "coreml", "mil")
+COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
+
+
+class _CoreMLProgram:
+    """One package through ``MLModel.predict``."""
+
+    def __init__(self, path: Path, compute_units: str) -> None:
+        import coremltools as ct
+
+        self._model = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit[compute_units])
+
+    def __call__(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._model.predict(feed)
+
+
+class _MilProgram:
+    """One package through the torch MIL interpreter."""
+
+    def __init__(self, path: Path) -> None:
+        from ..mil import MilInterpreter, load_program
+
+        self._interpreter = MilInterpreter(load_program(path))
+
+    def __call__(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._interpreter.run(feed)
+
+
+def resolve_engine(engine: str) -> str:
+    """``auto`` -> ``coreml`` on macOS, ``mil`` elsewhere; ``coreml`` off macOS is an error."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown Core ML engine {engine!r}; known: {', '.join(ENGINES)}")
+    on_mac = platform.system() == "Darwin"
+    if engine == "auto":
+        return "coreml" if on_mac else "mil"
+    if engine == "coreml" and not on_mac:
+        raise RuntimeError("Core ML executes models on macOS only; use engine='mil' elsewhere")
+    return engine
+
+
+class CoreMLRuntime:
+    """Loads the two packages of a Core ML bundle; ``max_points`` is the decoder's N."""
+
+    def __init__(
+        self,
+        encoder: Path,
+        decoder: Path,
+        max_points: int,
+        engine: str = "auto",
+        compute_units: str = "ALL",
+    ) -> None:
+        if compute_units not in COMPUTE_UNITS:
+            raise ValueError(f"unknown compute units {compute_units!r}; known: {', '.join(COMPUTE_UNITS)}")
+        self.engine = resolve_engine(engine)
+        self.name = "coreml" if self.engine == "coreml" else "coreml-mil"
+        self.max_points = max_points
+        self._encoder = self._load(Path(encoder), compute_units)
+        self._decoder = self._load(Path(decoder), compute_units)
+
+    def _load(self, path: Path, compute_units: str):
+        if not path.is_dir():
+            raise FileNotFoundError(f"Core ML package {path} does not exist")
+        program = _CoreMLProgram(path, compute_units) if self.engine == "coreml" else _MilProgram(path)
+        return program
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        out = self._encoder({ENCODER_INPUTS[0]: np.ascontiguousarray(image, np.float32)})
+        return np.asarray(out[ENCODER_OUTPUTS[0]], np.float32)
+
+    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
+        logits, ious = [], []
+        for feed in decoder_feeds(embeddings, prompts, self.max_points):
+            out = self._decoder(feed)
+            logits.append(np.asarray(out[DECODER_OUTPUTS[0]], np.float32))
+            ious.append(np.asarray(out[DECODER_OUTPUTS[1]], np.float32))
+        return np.concatenate(logits), np.concatenate(ious)
