@@ -14,6 +14,8 @@ if ! command -v kotlinc > /dev/null || [ ! -f /usr/share/java/junit4.jar ]; then
     $sudo_cmd apt-get update -q > /dev/null && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kotlin junit4 > /dev/null
   }
 fi
+# The iOS core's tests (tests/test_swift_core.py) run Swift 6 from a Debian trixie chroot.
+bash scripts/swift_toolchain.sh
 stamp=".venv/.bootstrap-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-${extras//,/_}"
 if [ -f "$stamp" ]; then
   exit 0

@@ -4,12 +4,14 @@
 
 Every value comes from the Python reference implementation (transforms, prompt packing, mask
 upscaling, everything-mode pieces). ``tests/test_golden.py`` checks the checked-in files are what
-this script writes, then compiles and runs the Kotlin core's JUnit suite against them.
+this script writes, then compiles and runs the Kotlin core's JUnit suite against them;
+``tests/test_swift_core.py`` runs the Swift core's XCTest suite against the same files.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -21,7 +23,7 @@ from PIL import Image
 from tinysam_mobile import mask_ops, transforms
 from tinysam_mobile.everything import EverythingConfig, low_res_cells, point_grid
 from tinysam_mobile.export import io_contract
-from tinysam_mobile.manifest import build_manifest
+from tinysam_mobile.manifest import artifact_entry, build_manifest
 from tinysam_mobile.modeling import TINY, build_sam
 from tinysam_mobile.oracle import OracleRuntime, synthetic_scene
 from tinysam_mobile.prompts import PromptBatch, pack_prompt
@@ -215,6 +217,29 @@ def manifest_vector() -> dict:
         )
 
 
+PACKAGE_FILES = {
+    "Manifest.json": '{"fileFormatVersion": "1.0.0"}',
+    "Data/com.apple.CoreML/model.mlmodel": "program",
+    "Data/com.apple.CoreML/weights/weight.bin": "weights " * 20000,
+    "Data-extra.txt": "sorts after Data/ by path components, before it as a plain string",
+}
+
+
+def integrity_vectors() -> dict:
+    """SHA-256 of a few byte strings and the manifest digest of a directory program (.mlpackage)."""
+    texts = ["", "abc", "a" * 55, "a" * 56, "a" * 64, "tinysam " * 1000]
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / "encoder.mlpackage"
+        for relative, text in PACKAGE_FILES.items():
+            (package / relative).parent.mkdir(parents=True, exist_ok=True)
+            (package / relative).write_text(text)
+        entry = artifact_entry(package)
+    return {
+        "sha256": [{"text": t, "hex": hashlib.sha256(t.encode()).hexdigest()} for t in texts],
+        "package": {"name": "encoder.mlpackage", "files": PACKAGE_FILES, **entry},
+    }
+
+
 def build_vectors() -> dict[str, object]:
     """File name -> JSON content."""
     return {
@@ -223,6 +248,7 @@ def build_vectors() -> dict[str, object]:
         "masks.json": mask_vectors(),
         "everything.json": everything_vectors(),
         "manifest.json": manifest_vector(),
+        "integrity.json": integrity_vectors(),
     }
 
 

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Decoder prompt inputs for one prompt: `coords` N x 2 (X, Y in the 1024 frame), `labels` N.
+public struct PackedPrompt: Equatable {
+    public let coords: [Float]
+    public let labels: [Float]
+}
+
+/// Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the
+/// points, one padding point at (0, 0) when there is no box, the two box corners (labels 2 and 3),
+/// then padding points (label -1) up to N.
+public enum Prompts {
+    public static let pad: Float = -1
+    public static let boxTopLeft: Float = 2
+    public static let boxBottomRight: Float = 3
+
+    /// `points` (X, Y) pairs and `box` XYXY, both already in the 1024 frame; labels 1 / 0.
+    public static func pack(points: [Double]?, labels: [Int]?, box: [Double]?, maxPoints: Int) throws -> PackedPrompt {
+        try require((points == nil) == (labels == nil), "points and labels must be given together")
+        try require(points != nil || box != nil, "a prompt needs points or a box")
+        var coords: [Float] = []
+        var packed: [Float] = []
+        if let points, let labels {
+            try require(points.count == 2 * labels.count, "\(points.count / 2) points but \(labels.count) labels")
+            for (i, label) in labels.enumerated() {
+                try require(label == 0 || label == 1, "point labels must be 1 or 0, got \(label)")
+                coords += [Float(points[2 * i]), Float(points[2 * i + 1])]
+                packed.append(Float(label))
+            }
+            if box == nil {
+                coords += [0, 0]
+                packed.append(pad)
+            }
+        }
+        if let box {
+            try require(box.count == 4, "box must be 4 values XYXY")
+            coords += box.map { Float($0) }
+            packed += [boxTopLeft, boxBottomRight]
+        }
+        try require(
+            packed.count <= maxPoints,
+            "prompt has \(packed.count) points (box corners and padding included) but the decoder takes at most \(maxPoints)"
+        )
+        while packed.count < maxPoints {
+            coords += [0, 0]
+            packed.append(pad)
+        }
+        return PackedPrompt(coords: coords, labels: packed)
+    }
+}
