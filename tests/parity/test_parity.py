@@ -110,6 +110,31 @@ def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
     _check(_bundle(tmp_path_factory, full_model, target, recipe), target, recipe)
 
 
+# Largest package size of each compressed Core ML recipe relative to the fp32 bundle (full size:
+# measured 0.508 / 0.258 / 0.262 / 0.195 / 0.134). The tiny config keeps most of its small weight
+# tensors uncompressed, so there each recipe only has to be smaller than fp32.
+COREML_SIZE_RATIO = {"fp16": 0.52, "w8": 0.27, "w8a8": 0.28, "palettize6": 0.21, "palettize4": 0.15}
+
+
+def _bundle_bytes(result) -> int:
+    return sum(a["bytes"] for a in result.manifest["artifacts"].values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", sorted(COREML_SIZE_RATIO))
+def test_coreml_compression_shrinks_the_packages(tmp_path_factory, full_model, recipe):
+    fp32 = _bundle_bytes(_bundle(tmp_path_factory, full_model, "coreml", "fp32"))
+    ratio = _bundle_bytes(_bundle(tmp_path_factory, full_model, "coreml", recipe)) / fp32
+    assert ratio <= COREML_SIZE_RATIO[recipe], ratio
+
+
+def test_coreml_compression_shrinks_the_tiny_packages(tmp_path_factory, tiny_model):
+    sizes = {
+        r: _bundle_bytes(_bundle(tmp_path_factory, tiny_model, "coreml", r)) for r in ("fp32", "fp16", "w8")
+    }
+    assert sizes["w8"] < sizes["fp16"] < 0.7 * sizes["fp32"], sizes
+
+
 def test_parity_detects_a_broken_artifact(tiny_model):
     """The metrics are not blind: a runtime with a perturbed decoder fails the fp32 bounds."""
     from tinysam_mobile.assets import bundled_photos
