@@ -13,11 +13,15 @@ enum ImageOps {
         guard let upright = renderer.image(actions: { _ in image.draw(at: .zero) }).cgImage else { return nil }
         let (width, height) = (upright.width, upright.height)
         var rgba = [UInt8](repeating: 0, count: width * height * 4)
-        guard let context = CGContext(
-            data: &rgba, width: width, height: height, bitsPerComponent: 8, bytesPerRow: width * 4,
-            space: CGColorSpaceCreateDeviceRGB(), bitmapInfo: CGImageAlphaInfo.noneSkipLast.rawValue
-        ) else { return nil }
-        context.draw(upright, in: CGRect(x: 0, y: 0, width: width, height: height))
+        let drawn = rgba.withUnsafeMutableBytes { buffer -> Bool in
+            guard let context = CGContext(
+                data: buffer.baseAddress, width: width, height: height, bitsPerComponent: 8, bytesPerRow: width * 4,
+                space: CGColorSpaceCreateDeviceRGB(), bitmapInfo: CGImageAlphaInfo.noneSkipLast.rawValue
+            ) else { return false }
+            context.draw(upright, in: CGRect(x: 0, y: 0, width: width, height: height))
+            return true
+        }
+        guard drawn else { return nil }
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for i in 0..<(width * height) {
             rgb[3 * i] = rgba[4 * i]

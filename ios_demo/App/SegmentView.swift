@@ -5,7 +5,6 @@ import SwiftUI
 struct SegmentView: View {
     @ObservedObject var model: SegmentModel
     @State private var pickedItem: PhotosPickerItem?
-    @State private var dragStart: CGPoint?
     @State private var dragRect: CGRect?
 
     var body: some View {
@@ -64,12 +63,10 @@ struct SegmentView: View {
                 .gesture(
                     DragGesture(minimumDistance: 12)
                         .onChanged { value in
-                            dragStart = value.startLocation
                             dragRect = CGRect(from: value.startLocation, to: value.location)
                         }
                         .onEnded { value in
                             model.setBox(fit.toPhoto(CGRect(from: value.startLocation, to: value.location)))
-                            dragStart = nil
                             dragRect = nil
                         }
                 )
