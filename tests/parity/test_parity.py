@@ -55,7 +55,7 @@ def _check_coreml_packages(result, recipe: str) -> None:
     with the recipe's compression actually in the program."""
     from tinysam_mobile.converters.coreml import package_inventory
 
-    manifest = read_manifest(result.bundle_dir)
+    manifest = result.manifest  # _check verifies the hashes once
     sizes = {}
     for program in ("encoder", "decoder"):
         inventory = package_inventory(result.bundle_dir / f"{program}.mlpackage")

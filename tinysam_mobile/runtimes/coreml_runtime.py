@@ -82,8 +82,7 @@ class CoreMLRuntime:
     def _load(self, path: Path, compute_units: str):
         if not path.is_dir():
             raise FileNotFoundError(f"Core ML package {path} does not exist")
-        program = _CoreMLProgram(path, compute_units) if self.engine == "coreml" else _MilProgram(path)
-        return program
+        return _CoreMLProgram(path, compute_units) if self.engine == "coreml" else _MilProgram(path)
 
     def encode(self, image: np.ndarray) -> np.ndarray:
         out = self._encoder({ENCODER_INPUTS[0]: np.ascontiguousarray(image, np.float32)})
