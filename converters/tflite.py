@@ -35,11 +35,8 @@ import torch
 from torch import nn
 
 from tinysam_mobile.calibration import decoder_samples, recipe_encoder_samples
+from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
 from tinysam_mobile.export import (
-    DECODER_INPUTS,
-    DECODER_OUTPUTS,
-    ENCODER_INPUTS,
-    ENCODER_OUTPUTS,
     DecoderModule,
     EncoderModule,
     decoder_example_inputs,

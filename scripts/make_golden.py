@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tinysam_mobile import mask_ops, transforms
+from tinysam_mobile import contract, mask_ops, transforms
 from tinysam_mobile.everything import EverythingConfig, low_res_cells, point_grid
 from tinysam_mobile.export import io_contract
 from tinysam_mobile.manifest import artifact_entry, build_manifest
@@ -37,7 +37,7 @@ def _floats(values: np.ndarray) -> list[float]:
 
 def low_res_pattern() -> np.ndarray:
     """The 256 x 256 low-res logits the mask vectors start from (the cores compute the same formula)."""
-    i, j = np.mgrid[: transforms.LOW_RES_SIZE, : transforms.LOW_RES_SIZE].astype(np.float64)
+    i, j = np.mgrid[: contract.LOW_RES_SIZE, : contract.LOW_RES_SIZE].astype(np.float64)
     return (8 * np.sin(0.11 * i + 0.3) * np.cos(0.07 * j) + 2 * np.sin(0.05 * (i + j)) - 1).astype(np.float32)
 
 

@@ -58,3 +58,15 @@ def test_tampered_artifact_and_schema_are_detected(tmp_path, tiny_model):
     (out / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="schema_version 99"):
         read_manifest(out)
+
+
+def test_v1_bundles_are_refused_with_a_rebuild_hint(tmp_path, tiny_model):
+    out = tmp_path / "bundle"
+    with staged_dir(out) as stage:
+        _bundle(stage, tiny_model)
+    data = json.loads((out / "manifest.json").read_text())
+    assert data["schema_version"] == 2 and data["prompt_labels"]["unused"] == -2
+    data["schema_version"] = 1
+    (out / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="rebuild it with python -m tinysam_mobile.convert"):
+        read_manifest(out)

@@ -66,7 +66,7 @@ def build_bundle(
             progress("parity: float reference vs artifact on the bundled photos")
             runtime = backend.open_runtime(programs, max_points, num_threads)
             report = run_parity(
-                TorchRuntime(model, max_points),
+                TorchRuntime(model),  # the official, unpadded semantics
                 runtime,
                 bundled_photos(),
                 thresholds=recipe.thresholds(config),

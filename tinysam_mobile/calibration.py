@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import transforms
+from . import contract, transforms
 from .assets import bundled_photos
 from .export import DecoderModule
 from .modeling import Sam
@@ -82,7 +82,7 @@ def decoder_samples(
     """Decoder inputs in the export contract; about one in four prompts carries a mask input."""
     rng = np.random.default_rng(seed)
     decoder = DecoderModule(model).eval()
-    h = w = transforms.IMG_SIZE  # prompts may fall anywhere in the frame, padding included
+    h = w = contract.IMG_SIZE  # prompts may fall anywhere in the frame, padding included
     with torch.no_grad():
         for image in encoder_inputs:
             embeddings = model.encode(image)

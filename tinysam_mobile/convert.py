@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .build import ParityFailure, build_bundle, resolve_recipe
 from .cli_common import add_checkpoint_args, load_from_args
+from .contract import DEFAULT_MAX_POINTS
 from .converters import TARGETS, get_target
-from .export import DEFAULT_MAX_POINTS
 from .recipes import RecipeError, list_recipes, load_recipe
 
 

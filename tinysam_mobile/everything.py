@@ -33,17 +33,18 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from . import mask_ops, rle, transforms
+from . import contract, mask_ops, rle, transforms
 from .cli_common import ProgressBar, add_checkpoint_args, add_runtime_args, runtime_from_args
+from .contract import LABEL_FOREGROUND
 from .modeling import Sam
 from .predictor import Predictor
-from .prompts import LABEL_FOREGROUND, PromptBatch, pack_prompt
+from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime
 from .visualize import overlay_masks
 
 STRATEGIES = ("grid", "hierarchical")
 OUTPUT_MODES = ("binary_mask", "coco_rle")
-LOW_RES_STRIDE = transforms.IMG_SIZE // transforms.LOW_RES_SIZE
+LOW_RES_STRIDE = contract.IMG_SIZE // contract.LOW_RES_SIZE
 UPSCALE_CHUNK = 16  # masks upscaled at once for the stability filter
 
 Progress = Callable[[int, int], None]
@@ -131,8 +132,8 @@ class _ImageRun:
         self.original_size, self.input_size = predictor.original_size, predictor.input_size
         # Low-res cells covering the image, plus one row/column so upscaling the crop is exact.
         self.low_h, self.low_w = (math.ceil(s / LOW_RES_STRIDE) for s in self.input_size)
-        self.keep_h = min(transforms.LOW_RES_SIZE, self.low_h + 1)
-        self.keep_w = min(transforms.LOW_RES_SIZE, self.low_w + 1)
+        self.keep_h = min(contract.LOW_RES_SIZE, self.low_h + 1)
+        self.keep_w = min(contract.LOW_RES_SIZE, self.low_w + 1)
         self.candidates = _Candidates()
         self.points_decoded = self.decode_calls = 0
         self.points_total = 0
@@ -200,7 +201,7 @@ class _ImageRun:
 
         The rows / columns beyond the crop never reach a pixel of the image, so zeros are exact.
         """
-        size = transforms.LOW_RES_SIZE
+        size = contract.LOW_RES_SIZE
         canvas = np.zeros((len(logits), 1, size, size), dtype=np.float32)
         canvas[:, 0, : self.keep_h, : self.keep_w] = logits
         return torch.from_numpy(canvas)

@@ -22,15 +22,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import __version__, transforms
+from . import __version__, contract, transforms
 from .checkpoints import file_sha256
-from .export import IOContract
+from .contract import PROMPT_LABELS, IOContract
 
-SCHEMA_VERSION = 1
+# 2: decoder contract v2 (unused slots label -2 masked out of attention; a prompt-batch axis).
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 
 PRE_POST_CONTRACT: dict[str, Any] = {
-    "input_size": transforms.IMG_SIZE,
+    "input_size": contract.IMG_SIZE,
     "resize": "longest side to input_size, new = int(old * input_size / max(h, w) + 0.5), "
     "bilinear with antialias (PIL)",
     "pixel_mean": transforms.PIXEL_MEAN.tolist(),
@@ -38,13 +39,12 @@ PRE_POST_CONTRACT: dict[str, Any] = {
     "normalize": "(rgb_0_255 - pixel_mean) / pixel_std, channels first",
     "pad": "zeros (after normalization), bottom and right, to input_size x input_size",
     "coords": "(x, y) * (resized_w / original_w, resized_h / original_h); the model adds 0.5",
-    "low_res_size": transforms.LOW_RES_SIZE,
+    "low_res_size": contract.LOW_RES_SIZE,
     "postprocess": "bilinear (align_corners=False) low_res -> input_size, crop to the resized size, "
     "bilinear to the original size, mask = logits > mask_threshold",
     "mask_threshold": 0.0,
     "outputs": "mask tokens 1..3 and their predicted IoUs",
 }
-PROMPT_LABELS = {"padding": -1, "background": 0, "foreground": 1, "box_top_left": 2, "box_bottom_right": 3}
 
 
 def artifact_entry(path: Path) -> dict[str, Any]:
@@ -100,10 +100,14 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{bundle_dir} is not a bundle: {MANIFEST} is missing")
     manifest = json.loads(path.read_text())
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    version = manifest.get("schema_version")
+    if version == 1:
         raise ValueError(
-            f"{path}: schema_version {manifest.get('schema_version')!r}, this tool reads {SCHEMA_VERSION}"
+            f"{path}: schema_version 1 bundles pad prompts with attending -1 tokens, so they answer "
+            "differently from TinySAM; rebuild it with python -m tinysam_mobile.convert"
         )
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
     for role, entry in manifest["artifacts"].items():
         actual = artifact_entry(Path(bundle_dir) / entry["file"])
         if actual["sha256"] != entry["sha256"]:

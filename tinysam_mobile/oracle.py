@@ -20,8 +20,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from . import transforms
-from .prompts import LABEL_FOREGROUND, PromptBatch
+from . import contract, transforms
+from .contract import LABEL_FOREGROUND
+from .prompts import PromptBatch
 
 EMBEDDING_SHAPE = (1, 256, 64, 64)
 TOKEN_IOUS = np.array([0.80, 0.96, 0.75], dtype=np.float32)
@@ -114,7 +115,7 @@ class OracleRuntime:
     def _object_logits(self, mask: np.ndarray) -> np.ndarray:
         """Low-res logits ``256 x 256`` of one object in the padded decoder frame."""
         h, w = self.input_size
-        size, stride = transforms.LOW_RES_SIZE, transforms.IMG_SIZE // transforms.LOW_RES_SIZE
+        size, stride = contract.LOW_RES_SIZE, contract.IMG_SIZE // contract.LOW_RES_SIZE
         inside = np.asarray(Image.fromarray(mask).resize((w, h), Image.Resampling.NEAREST))
         # Signed distance in input pixels, edge-replicated so the image border is no object border.
         inside = np.pad(inside, 1, mode="edge")
@@ -128,7 +129,7 @@ class OracleRuntime:
         return logits
 
     def encode(self, image: np.ndarray) -> np.ndarray:
-        if image.shape != (1, 3, transforms.IMG_SIZE, transforms.IMG_SIZE):
+        if image.shape != (1, 3, contract.IMG_SIZE, contract.IMG_SIZE):
             raise ValueError(f"encoder input must be 1 x 3 x 1024 x 1024, got {image.shape}")
         return np.zeros(EMBEDDING_SHAPE, np.float32)
 
@@ -140,7 +141,7 @@ class OracleRuntime:
         return int(self.scene.labels[y, x])
 
     def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        size = transforms.LOW_RES_SIZE
+        size = contract.LOW_RES_SIZE
         logits = np.empty((prompts.batch, 3, size, size), np.float32)
         ious = np.empty((prompts.batch, 3), np.float32)
         for b in range(prompts.batch):
@@ -161,7 +162,7 @@ class OracleRuntime:
 
     @staticmethod
     def _clutter_blob(point: np.ndarray) -> np.ndarray:
-        size, stride = transforms.LOW_RES_SIZE, transforms.IMG_SIZE // transforms.LOW_RES_SIZE
+        size, stride = contract.LOW_RES_SIZE, contract.IMG_SIZE // contract.LOW_RES_SIZE
         yy, xx = np.mgrid[:size, :size]
         distance = np.hypot(xx + 0.5 - point[0] / stride, yy + 0.5 - point[1] / stride)
         return np.broadcast_to(np.clip(3.0 - distance, -4.0, 3.0).astype(np.float32), (3, size, size))

@@ -1,8 +1,9 @@
 """Mask parity of an artifact runtime against the float reference runtime.
 
 The same photos and prompts go through two :class:`~tinysam_mobile.predictor.Predictor` objects,
-one over the reference runtime (the float model, padded to the artifact's point count) and one
-over the artifact. Per case: low-res logit max-abs and cosine, mask IoU at threshold 0 (worst of
+one over the reference runtime (the float model with the official, unpadded prompt semantics) and
+one over the artifact (whose fixed-size decoder pads prompts with unused slots). Per case: low-res
+logit max-abs and cosine, mask IoU at threshold 0 (worst of
 the three masks, at the original resolution), predicted-IoU delta, best-mask agreement; per
 photo: the embedding cosine. With untrained weights the masks are whatever the float model
 produces; the metrics still measure agreement between the two runtimes.

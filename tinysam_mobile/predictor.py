@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import transforms
+from . import contract, transforms
 from .modeling import Sam
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime, TorchRuntime
@@ -123,7 +123,7 @@ class Predictor:
         mask = None
         if mask_input is not None:
             mask = np.asarray(mask_input, dtype=np.float32)
-            size = transforms.LOW_RES_SIZE
+            size = contract.LOW_RES_SIZE
             if mask.shape != (1, size, size):
                 raise ValueError(f"mask_input must be 1 x {size} x {size} logits, got {mask.shape}")
             mask = mask[None]

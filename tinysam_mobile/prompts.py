@@ -1,9 +1,8 @@
-"""Prompt packing: points, labels and a box -> the decoder's single point list.
+"""Prompt packing: points, labels and a box -> the decoder's slot list (see :mod:`.contract`).
 
-Labels: 1 foreground, 0 background, 2 box top-left, 3 box bottom-right, -1 padding
-(not-a-point). The order is the official predictor's: the points, then one padding point at (0, 0)
-when there is no box, then the two box corners. Fixed-size runtimes append further padding points
-up to their ``max_points``.
+The order is the official predictor's: the points, then one not-a-point token (label -1) at
+(0, 0) when there is no box, then the two box corners (labels 2 and 3). Fixed-size programs fill
+the remaining slots with unused slots (label -2), which the decoder masks out of attention.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LABEL_PAD, LABEL_BACKGROUND, LABEL_FOREGROUND, LABEL_BOX_TL, LABEL_BOX_BR = -1, 0, 1, 2, 3
+from .contract import LABEL_BOX_BOTTOM_RIGHT, LABEL_BOX_TOP_LEFT, LABEL_NOT_A_POINT, LABEL_UNUSED
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,22 @@ class PromptBatch:
         return self.coords.shape[1]
 
     def padded_to(self, max_points: int) -> PromptBatch:
-        """The same prompts with padding points appended up to ``max_points``."""
+        """The same prompts with unused slots appended up to ``max_points``."""
         extra = max_points - self.num_points
         if extra < 0:
             raise ValueError(
-                f"prompt has {self.num_points} points (box corners and padding included) but this "
-                f"runtime takes at most {max_points}; rebuild the artifact with more points"
+                f"prompt has {self.num_points} slots (points, box corners and the official "
+                f"not-a-point token included) but this runtime takes at most {max_points}; "
+                "rebuild the bundle with a larger --max-points"
             )
         coords = np.concatenate([self.coords, np.zeros((self.batch, extra, 2), np.float32)], 1)
-        labels = np.concatenate([self.labels, np.full((self.batch, extra), -1, np.float32)], 1)
+        labels = np.concatenate([self.labels, np.full((self.batch, extra), LABEL_UNUSED, np.float32)], 1)
         return PromptBatch(coords, labels, self.mask_input)
+
+    def rows(self, start: int, stop: int) -> PromptBatch:
+        """Prompts ``start:stop`` of the batch."""
+        mask = None if self.mask_input is None else self.mask_input[start:stop]
+        return PromptBatch(self.coords[start:stop], self.labels[start:stop], mask)
 
 
 def pack_prompt(
@@ -59,8 +64,8 @@ def pack_prompt(
         all_labels.append(np.asarray(labels, np.float32).reshape(-1))
         if box is None:
             all_coords.append(np.zeros((1, 2), np.float32))
-            all_labels.append(np.array([LABEL_PAD], np.float32))
+            all_labels.append(np.array([LABEL_NOT_A_POINT], np.float32))
     if box is not None:
         all_coords.append(np.asarray(box, np.float32).reshape(2, 2))
-        all_labels.append(np.array([LABEL_BOX_TL, LABEL_BOX_BR], np.float32))
+        all_labels.append(np.array([LABEL_BOX_TOP_LEFT, LABEL_BOX_BOTTOM_RIGHT], np.float32))
     return np.concatenate(all_coords), np.concatenate(all_labels)

@@ -19,10 +19,12 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-IMG_SIZE = 1024
-LOW_RES_SIZE = 256
-PIXEL_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
-PIXEL_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+from .contract import IMG_SIZE
+from .contract import PIXEL_MEAN as _MEAN
+from .contract import PIXEL_STD as _STD
+
+PIXEL_MEAN = np.array(_MEAN, dtype=np.float32)
+PIXEL_STD = np.array(_STD, dtype=np.float32)
 
 
 def preprocess_shape(height: int, width: int, target: int = IMG_SIZE) -> tuple[int, int]:

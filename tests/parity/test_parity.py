@@ -92,6 +92,7 @@ def _check(result, target: str, recipe: str) -> None:
     manifest = read_manifest(result.bundle_dir)  # checks schema version and hashes
     assert manifest["parity"]["passed"] is True
     assert manifest["io"]["max_points"] == 8
+    assert manifest["prompt_labels"]["unused"] == -2
     names = [s["name"] for s in manifest["io"]["decoder_inputs"]]
     assert names == ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
     saved = json.loads((result.bundle_dir / "parity" / "parity.json").read_text())
@@ -149,7 +150,69 @@ def test_parity_detects_a_broken_artifact(tiny_model):
             return np.roll(low, 3, axis=-1), iou + 0.01
 
     report = run_parity(
-        TorchRuntime(tiny_model, 8), Shifted(tiny_model, 8), bundled_photos()[:1], thresholds=Thresholds()
+        TorchRuntime(tiny_model), Shifted(tiny_model, 8), bundled_photos()[:1], thresholds=Thresholds()
     )
     failed = " ".join(report.failures)
     assert "max_logit_abs" in failed and "max_iou_delta" in failed and "min_mask_iou" in failed
+
+
+class _LeakingSlots:
+    """A real artifact fed v1-style prompts: unused slots relabelled as attending -1 tokens."""
+
+    def __init__(self, runtime) -> None:
+        self.runtime, self.name, self.max_points = runtime, f"{runtime.name}-v1-padding", None
+        self.slots = runtime.max_points
+
+    def encode(self, image):
+        return self.runtime.encode(image)
+
+    def decode(self, embeddings, prompts):
+        from tinysam_mobile.contract import LABEL_NOT_A_POINT, LABEL_UNUSED
+        from tinysam_mobile.prompts import PromptBatch
+
+        padded = prompts.padded_to(self.slots)
+        labels = np.where(padded.labels == LABEL_UNUSED, LABEL_NOT_A_POINT, padded.labels).astype(np.float32)
+        return self.runtime.decode(embeddings, PromptBatch(padded.coords, labels, padded.mask_input))
+
+
+def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tiny_model):
+    """The suite compares against the unpadded official semantics: the same fp32 artifact passes
+    with unused slots and fails when its extra slots are -1 tokens (the v1 decoder contract)."""
+    from tinysam_mobile.assets import bundled_photos
+    from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.parity import Thresholds, run_parity
+    from tinysam_mobile.runtimes import TorchRuntime
+
+    result = _bundle(tmp_path_factory, tiny_model, "executorch", "xnnpack_fp32")
+    artifact = open_bundle(result.bundle_dir, num_threads=2)
+    photos = bundled_photos()[:1]
+    good = run_parity(TorchRuntime(tiny_model), artifact, photos, thresholds=Thresholds())
+    leaking = run_parity(TorchRuntime(tiny_model), _LeakingSlots(artifact), photos, thresholds=Thresholds())
+    assert not good.failures, good.failures
+    assert any(f.startswith("max_logit_abs") for f in leaking.failures), leaking.summary
+
+
+def test_slot_count_does_not_change_the_answer(tmp_path_factory, tiny_model):
+    """A 2-slot and an 8-slot program give the same masks for the same one-point prompt."""
+    from tinysam_mobile.build import build_bundle
+    from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.predictor import Predictor
+
+    from ..conftest import load_photo
+
+    eight = _bundle(tmp_path_factory, tiny_model, "executorch", "xnnpack_fp32").bundle_dir
+    loaded = LoadedCheckpoint(tiny_model, "untrained:0 (tiny-test)", None)
+    two = build_bundle(
+        loaded, "executorch", "xnnpack_fp32", tmp_path_factory.mktemp("two") / "b", max_points=2, parity=False
+    ).bundle_dir
+    image = load_photo("picture2.jpg")
+    answers = []
+    for bundle in (two, eight):
+        predictor = Predictor(open_bundle(bundle, num_threads=2))
+        predictor.set_image(image)
+        answers.append(predictor.predict(point_coords=np.array([[300, 200]]), point_labels=np.array([1])))
+    (masks2, iou2, low2), (masks8, iou8, low8) = answers
+    assert open_bundle(two).max_points == 2
+    np.testing.assert_allclose(low2, low8, atol=1e-5)
+    np.testing.assert_allclose(iou2, iou8, atol=1e-5)
+    assert (masks2 == masks8).mean() > 0.9999

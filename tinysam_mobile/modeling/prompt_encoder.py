@@ -1,9 +1,10 @@
 """SAM's prompt encoder: points / box corners -> sparse tokens, mask -> dense embedding.
 
 All prompts arrive as one point list: ``coords`` ``B x N x 2`` (X, Y) in the 1024 input frame and
-``labels`` ``B x N`` with 1 foreground, 0 background, 2 box top-left, 3 box bottom-right and -1
-padding (not-a-point). Label handling is arithmetic (no boolean indexing), which matches the
-official in-place indexing numerically and exports with static shapes.
+``labels`` ``B x N`` with 1 foreground, 0 background, 2 box top-left, 3 box bottom-right, -1 the
+official not-a-point token and -2 an unused slot (a zero embedding that the decoder masks out of
+attention, see :meth:`PromptEncoder.slot_caps`). Label handling is arithmetic (no boolean
+indexing), which matches the official in-place indexing numerically and exports with static shapes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import math
 import torch
 from torch import nn
 
+from ..contract import LABEL_NOT_A_POINT, LABEL_UNUSED
 from .common import LayerNorm2d
+from .transformer import SLOT_SCORE_CAP
 
 
 def label_indicator(labels: torch.Tensor, value: int) -> torch.Tensor:
@@ -86,14 +89,23 @@ class PromptEncoder(nn.Module):
         return self.pe_layer.dense(self.image_embedding_size).unsqueeze(0)
 
     def embed_points(self, coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Sparse tokens ``B x N x C`` for points labelled -1/0/1/2/3 (pixel-centre shift +0.5)."""
+        """Sparse tokens ``B x N x C`` for slots labelled -2/-1/0/1/2/3 (pixel-centre shift +0.5);
+        unused slots (-2) embed to zeros."""
         pe = self.pe_layer.forward_with_coords(coords + 0.5, self.input_image_size)
         labels = labels.unsqueeze(-1).to(pe.dtype)
-        out = pe * (1.0 - label_indicator(labels, -1))
-        out = out + self.not_a_point_embed.weight * label_indicator(labels, -1)
+        not_a_point = label_indicator(labels, LABEL_NOT_A_POINT)
+        out = pe * (1.0 - not_a_point - label_indicator(labels, LABEL_UNUSED))
+        out = out + self.not_a_point_embed.weight * not_a_point
         for i, emb in enumerate(self.point_embeddings):
             out = out + emb.weight * label_indicator(labels, i)
         return out
+
+    @staticmethod
+    def slot_caps(labels: torch.Tensor) -> torch.Tensor:
+        """Attention score caps ``B x N`` of the prompt slots as keys: ``+SLOT_SCORE_CAP`` for a
+        token (no effect), ``-SLOT_SCORE_CAP`` for an unused slot (softmax weight exactly 0)."""
+        unused = label_indicator(labels, LABEL_UNUSED)
+        return SLOT_SCORE_CAP * (1.0 - 2.0 * unused)
 
     def embed_mask(self, masks: torch.Tensor) -> torch.Tensor:
         """Dense embedding ``B x C x 64 x 64`` of low-res mask logits ``B x 1 x 256 x 256``."""

@@ -48,6 +48,11 @@ class Sam(nn.Module):
         mask_input: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prompts (``B x N x 2`` in the 1024 frame, labels ``B x N``, optional ``B x 1 x 256 x 256``
-        logits) -> ``(low-res logits B x 3 x 256 x 256, IoU predictions B x 3)``."""
+        logits) -> ``(low-res logits B x 3 x 256 x 256, IoU predictions B x 3)``.
+
+        Unused slots (label -2) are masked out of attention; without them the caps change no
+        value, so the answer is bit-identical to the official decoder's.
+        """
         sparse, dense = self.prompt_encoder(coords, labels, mask_input)
-        return self.mask_decoder(image_embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense)
+        caps = self.prompt_encoder.slot_caps(labels.to(sparse.dtype))
+        return self.mask_decoder(image_embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense, caps)

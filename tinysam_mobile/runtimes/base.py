@@ -7,16 +7,15 @@ from typing import Protocol
 
 import numpy as np
 
-from ..export import DECODER_INPUTS
+from ..contract import DECODER_INPUTS, LOW_RES_SIZE
 from ..prompts import PromptBatch
-from ..transforms import LOW_RES_SIZE
 
 
 class Runtime(Protocol):
     """Executes the TinySAM encoder and decoder.
 
-    ``max_points``: the fixed point count of the decoder program (prompts are padded to it with
-    label -1), or ``None`` when any count is accepted.
+    ``max_points``: the fixed slot count of the decoder program (prompts are padded to it with
+    unused slots, label -2), or ``None`` when any count is accepted.
     """
 
     name: str

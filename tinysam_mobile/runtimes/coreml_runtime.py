@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..export import DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..contract import DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
 from ..prompts import PromptBatch
 from .base import decoder_feeds
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..export import DECODER_INPUTS
+from ..contract import DECODER_INPUTS
 from ..prompts import PromptBatch
 from .base import decoder_feeds
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..export import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
 from ..prompts import PromptBatch
 from .base import decoder_feeds
 

@@ -12,8 +12,9 @@ from ..prompts import PromptBatch
 class TorchRuntime:
     """Runs :class:`~tinysam_mobile.modeling.Sam` eagerly; accepts any number of points.
 
-    ``max_points`` pads every prompt like a fixed-size artifact does, which is how the parity
-    suite builds the reference for an artifact.
+    Without ``max_points`` it is the official semantics (the parity reference). With it, every
+    prompt is padded with unused slots like a fixed-size program's, which must not change the
+    answer (a check of the masking, not a reference).
     """
 
     name = "torch"

@@ -16,10 +16,10 @@ public struct Artifact: Equatable {
     public let bytes: Int
 }
 
-/// The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 1):
+/// The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 2):
 /// which runtime runs it, the two programs and their I/O names, shapes and dtypes.
 public struct BundleManifest {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public static let targets: Set<String> = ["executorch", "tflite", "coreml"]
     public static let decoderInputNames = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
     public static let decoderOutputNames = ["low_res_masks", "iou_predictions"]
@@ -45,7 +45,8 @@ public struct BundleManifest {
         }
         guard let root = json as? [String: Any] else { throw TinySAMError("manifest.json must hold a JSON object") }
         let version = try int(root, "schema_version")
-        try require(version == schemaVersion, "manifest schema_version \(version) is not supported (expected \(schemaVersion))")
+        try require(version == schemaVersion, "manifest schema_version \(version) is not supported (expected \(schemaVersion)): "
+                + "rebuild the bundle with python -m tinysam_mobile.convert")
         let target = try string(root, "target")
         try require(targets.contains(target), "unknown target '\(target)'; known: \(targets.sorted())")
         let artifacts = try object(root, "artifacts")

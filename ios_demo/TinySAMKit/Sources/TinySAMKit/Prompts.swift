@@ -7,10 +7,11 @@ public struct PackedPrompt: Equatable {
 }
 
 /// Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the
-/// points, one padding point at (0, 0) when there is no box, the two box corners (labels 2 and 3),
-/// then padding points (label -1) up to N.
+/// points, one not-a-point token (label -1) at (0, 0) when there is no box, the two box corners
+/// (labels 2 and 3), then unused slots (label -2, masked out of attention by the decoder) up to N.
 public enum Prompts {
-    public static let pad: Float = -1
+    public static let notAPoint: Float = -1
+    public static let unused: Float = -2
     public static let boxTopLeft: Float = 2
     public static let boxBottomRight: Float = 3
 
@@ -29,7 +30,7 @@ public enum Prompts {
             }
             if box == nil {
                 coords += [0, 0]
-                packed.append(pad)
+                packed.append(notAPoint)
             }
         }
         if let box {
@@ -39,11 +40,12 @@ public enum Prompts {
         }
         try require(
             packed.count <= maxPoints,
-            "prompt has \(packed.count) points (box corners and padding included) but the decoder takes at most \(maxPoints)"
+            "prompt has \(packed.count) slots (points, box corners and the not-a-point token included) "
+                + "but the decoder takes at most \(maxPoints); rebuild the bundle with a larger --max-points"
         )
         while packed.count < maxPoints {
             coords += [0, 0]
-            packed.append(pad)
+            packed.append(unused)
         }
         return PackedPrompt(coords: coords, labels: packed)
     }

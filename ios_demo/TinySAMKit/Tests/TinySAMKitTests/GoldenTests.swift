@@ -148,7 +148,7 @@ final class GoldenTests: XCTestCase {
     func testBadManifestsNameTheProblem() throws {
         let text = String(decoding: try Golden.data("manifest.json"), as: UTF8.self)
         let cases = [
-            (text.replacingOccurrences(of: "\"schema_version\": 1", with: "\"schema_version\": 7"), "schema_version 7"),
+            (text.replacingOccurrences(of: "\"schema_version\": 2", with: "\"schema_version\": 7"), "schema_version 7"),
             (text.replacingOccurrences(of: "\"target\": \"tflite\"", with: "\"target\": \"onnx\""), "unknown target 'onnx'"),
             (text.replacingOccurrences(of: "\"point_labels\"", with: "\"labels\""), "decoder inputs"),
             ("[1, 2", "invalid JSON"),

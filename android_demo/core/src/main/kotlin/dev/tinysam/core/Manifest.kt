@@ -9,7 +9,7 @@ data class TensorSpec(val name: String, val shape: List<Int>, val dtype: String)
 data class Artifact(val file: String, val sha256: String, val bytes: Long)
 
 /**
- * The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 1):
+ * The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 2):
  * which runtime runs it, the two program files and their I/O names, shapes and dtypes.
  */
 data class BundleManifest(
@@ -25,7 +25,7 @@ data class BundleManifest(
     val untrained: Boolean
 ) {
     companion object {
-        const val SCHEMA_VERSION = 1
+        const val SCHEMA_VERSION = 2
         val TARGETS = setOf("executorch", "tflite", "coreml")
         val DECODER_INPUT_NAMES = listOf("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
         val DECODER_OUTPUT_NAMES = listOf("low_res_masks", "iou_predictions")
@@ -37,7 +37,10 @@ data class BundleManifest(
                 ?: throw IllegalArgumentException("manifest.json must hold a JSON object")
             val version = root.int("schema_version")
             if (version != SCHEMA_VERSION) {
-                throw IllegalArgumentException("manifest schema_version $version is not supported (expected $SCHEMA_VERSION)")
+                throw IllegalArgumentException(
+                    "manifest schema_version $version is not supported (expected $SCHEMA_VERSION): " +
+                        "rebuild the bundle with python -m tinysam_mobile.convert"
+                )
             }
             val target = root.str("target")
             if (target !in TARGETS) throw IllegalArgumentException("unknown target '$target'; known: $TARGETS")

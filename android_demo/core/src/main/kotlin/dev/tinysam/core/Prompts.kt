@@ -5,11 +5,12 @@ class PackedPrompt(val coords: FloatArray, val labels: FloatArray)
 
 /**
  * Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the points,
- * one padding point at (0, 0) when there is no box, the two box corners (labels 2 and 3), then
- * padding points (label -1) up to N.
+ * one not-a-point token (label -1) at (0, 0) when there is no box, the two box corners (labels 2
+ * and 3), then unused slots (label -2, masked out of attention by the decoder) up to N.
  */
 object Prompts {
-    const val PAD = -1f
+    const val NOT_A_POINT = -1f
+    const val UNUSED = -2f
     const val BOX_TOP_LEFT = 2f
     const val BOX_BOTTOM_RIGHT = 3f
 
@@ -30,7 +31,7 @@ object Prompts {
             if (box == null) {
                 coords.add(0f)
                 coords.add(0f)
-                packed.add(PAD)
+                packed.add(NOT_A_POINT)
             }
         }
         if (box != null) {
@@ -41,13 +42,14 @@ object Prompts {
         }
         if (packed.size > maxPoints) {
             throw IllegalArgumentException(
-                "prompt has ${packed.size} points (box corners and padding included) but the decoder takes at most $maxPoints"
+                "prompt has ${packed.size} slots (points, box corners and the not-a-point token included) " +
+                    "but the decoder takes at most $maxPoints; rebuild the bundle with a larger --max-points"
             )
         }
         while (packed.size < maxPoints) {
             coords.add(0f)
             coords.add(0f)
-            packed.add(PAD)
+            packed.add(UNUSED)
         }
         return PackedPrompt(coords.toFloatArray(), packed.toFloatArray())
     }

@@ -183,7 +183,7 @@ class GoldenTest {
     fun badManifestsNameTheProblem() {
         val text = File(goldenDir, "manifest.json").readText()
         val cases = mapOf(
-            text.replace("\"schema_version\": 1", "\"schema_version\": 7") to "schema_version 7",
+            text.replace("\"schema_version\": 2", "\"schema_version\": 7") to "schema_version 7",
             text.replace("\"target\": \"tflite\"", "\"target\": \"onnx\"") to "unknown target 'onnx'",
             text.replace("\"point_labels\"", "\"labels\"") to "decoder inputs",
             "[1, 2" to "invalid JSON"
