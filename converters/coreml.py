@@ -37,24 +37,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinysam_mobile.calibration import calibration_photos, decoder_samples, encoder_samples
-from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from tinysam_mobile.export import (
-    DecoderModule,
-    EncoderModule,
-    decoder_example_inputs,
-    encoder_example_inputs,
-    with_shifted_padding,
-)
+from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.mil.interpreter import dtype_name
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.recipes import Calibration, Recipe
 from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime
 
-from . import Programs
+from .base import ProgramJob
 
 PRECISIONS = frozenset({"fp32", "fp16", "w8", "palettize4", "palettize6", "w8a8"})
+RUNTIME = CoreMLRuntime
+DECODER_BATCH = 1  # one prompt per decoder call (Core ML flexible shapes: not measured here)
 PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
 FP16_MAX = 65504.0
 FP16_HEADROOM = 16.0  # keep an op in fp32 when its calibration activations exceed FP16_MAX / this
@@ -177,89 +170,42 @@ def save(mlmodel, path: Path) -> Path:
     return path
 
 
-def convert_program(
-    program: torch.export.ExportedProgram,
-    names: tuple[tuple[str, ...], tuple[str, ...]],
-    example: tuple[torch.Tensor, ...],
-    precision: str,
-    samples: Callable[[], Iterable[dict[str, np.ndarray]]],
-    path: Path,
-    scratch: Path,
-    progress: Callable[[str], None],
-) -> Path:
-    """One program (encoder or decoder) to ``path`` per ``precision``; ``samples`` calibrate."""
-    inputs, outputs = names
-    float32 = to_mlmodel(program, inputs, outputs, example, fp16=False)
-    if precision == "fp32":
+def prepare(model: Sam) -> Sam:
+    """The converter-friendly copy of ``model`` (window padding by shifting)."""
+    return with_shifted_padding(model)
+
+
+def needs_calibration(precision: str) -> bool:
+    """Every compressed precision computes in fp16, whose safety check runs on calibration data."""
+    return precision != "fp32"
+
+
+def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+    """One program (encoder or decoder) to the ``.mlpackage`` at ``path`` per its precision (static
+    shapes: a job's ``max_batch`` must be 1)."""
+    if job.max_batch != 1:
+        raise ValueError(
+            f"Core ML programs have static shapes here; {job.name} asks for 1 to {job.max_batch} prompts"
+        )
+    program = export_program(job.module, job.example)
+    float32 = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=False)
+    if job.precision == "fp32":
         return save(float32, path)
-    progress(f"{path.stem}: find fp16-unsafe ops (float32 program on calibration data)")
-    float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
-    unsafe = fp16_unsafe_ops(float32_program, activation_ranges(float32_program, samples()))
-    progress(f"{path.stem}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
-    model = to_mlmodel(program, inputs, outputs, example, fp16=True, keep_fp32=unsafe)
-    if precision == "w8a8":
-        progress(f"{path.stem}: calibrate int8 activations (fp16 program in the MIL interpreter)")
-        ranges = activation_ranges(load_program(save(model, scratch / "fp16.mlpackage")), samples())
-        model = quantize_activations(model, ranges)
-    if precision != "fp16":
-        progress(f"{path.stem}: compress weights ({precision})")
-        model = compress_weights(model, precision)
-    return save(model, path)
-
-
-def convert(
-    model: Sam,
-    recipe: Recipe,
-    work_dir: Path,
-    *,
-    max_points: int,
-    calibration_dir: Path | None = None,
-    progress: Callable[[str], None] = print,
-) -> Programs:
-    """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
-    ready = with_shifted_padding(model)
-    calibration = recipe.calibration or Calibration()
-    needs_data = {recipe.encoder_precision, recipe.decoder_precision} != {"fp32"}
-    photos = calibration_photos(calibration.images, calibration_dir) if needs_data else []
-    encoder_inputs = encoder_samples(photos)
-
-    def decoder_feeds() -> Iterable[dict[str, np.ndarray]]:
-        for args in decoder_samples(
-            model, encoder_inputs, calibration.prompts_per_image, max_points, calibration.seed
-        ):
-            yield {n: t.numpy() for n, t in zip(DECODER_INPUTS, args, strict=True)}
-
-    jobs = {
-        "encoder": (
-            EncoderModule(ready),
-            (ENCODER_INPUTS, ENCODER_OUTPUTS),
-            encoder_example_inputs(),
-            recipe.encoder_precision,
-            lambda: ({ENCODER_INPUTS[0]: x.numpy()} for x in encoder_inputs),
-        ),
-        "decoder": (
-            DecoderModule(ready),
-            (DECODER_INPUTS, DECODER_OUTPUTS),
-            decoder_example_inputs(ready, max_points),
-            recipe.decoder_precision,
-            decoder_feeds,
-        ),
-    }
-    paths = {}
-    for name, (module, names, example, precision, samples) in jobs.items():
-        progress(f"{name}: export and convert with coremltools ({precision})")
-        with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as scratch:
-            paths[name] = convert_program(
-                export_program(module, example),
-                names,
-                example,
-                precision,
-                samples,
-                work_dir / f"{name}.mlpackage",
-                Path(scratch),
-                progress,
-            )
-    return Programs(paths["encoder"], paths["decoder"])
+    with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as tmp:
+        scratch = Path(tmp)
+        progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
+        float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
+        unsafe = fp16_unsafe_ops(float32_program, activation_ranges(float32_program, job.named_calibration()))
+        progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
+        model = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=True, keep_fp32=unsafe)
+        if job.precision == "w8a8":
+            progress(f"{job.name}: calibrate int8 activations (fp16 program in the MIL interpreter)")
+            fp16_program = load_program(save(model, scratch / "fp16.mlpackage"))
+            model = quantize_activations(model, activation_ranges(fp16_program, job.named_calibration()))
+        if job.precision != "fp16":
+            progress(f"{job.name}: compress weights ({job.precision})")
+            model = compress_weights(model, job.precision)
+        return save(model, path)
 
 
 def package_inventory(package: Path) -> dict[str, Any]:
@@ -299,11 +245,6 @@ def package_inventory(package: Path) -> dict[str, Any]:
         ),
         "bytes": sum(f.stat().st_size for f in Path(package).rglob("*") if f.is_file()),
     }
-
-
-def open_runtime(programs: Programs, max_points: int, num_threads: int | None = None) -> CoreMLRuntime:
-    """The runtime for converted packages (Core ML on macOS, the MIL interpreter elsewhere)."""
-    return CoreMLRuntime(programs.encoder, programs.decoder, max_points)
 
 
 def tool_versions() -> dict[str, str]:

@@ -26,22 +26,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tinysam_mobile.calibration import decoder_samples, recipe_encoder_samples
-from tinysam_mobile.export import (
-    DecoderModule,
-    EncoderModule,
-    decoder_example_inputs,
-    encoder_example_inputs,
-)
 from tinysam_mobile.modeling import Sam
 from tinysam_mobile.modeling.common import LayerNorm2d
 from tinysam_mobile.modeling.tiny_vit import BiasedAttentionCore
-from tinysam_mobile.recipes import Recipe
 from tinysam_mobile.runtimes.executorch_runtime import ExecuTorchRuntime
 
-from . import Programs
+from .base import ProgramJob
 
 PRECISIONS = frozenset({"fp32", "int8"})
+# The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
+DECODER_BATCH = 64
+RUNTIME = ExecuTorchRuntime
 
 
 class GemmLayerNorm(nn.Module):
@@ -78,26 +73,42 @@ class ConvLayerNorm2d(nn.Module):
 FLOAT_MODULES = (GemmLayerNorm, ConvLayerNorm2d, BiasedAttentionCore)
 
 
-def xnnpack_ready(model: Sam) -> Sam:
-    """A copy of ``model`` with every LayerNorm replaced by its XNNPACK-friendly form."""
-    model = copy.deepcopy(model).eval()
-    for parent in list(model.modules()):
+def xnnpack_ready(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` (a model or a program wrapper) with every LayerNorm replaced by its
+    XNNPACK-friendly form."""
+    module = copy.deepcopy(module).eval()
+    for parent in list(module.modules()):
         for name, child in parent.named_children():
             if isinstance(child, nn.LayerNorm):
                 setattr(parent, name, GemmLayerNorm(child))
             elif isinstance(child, LayerNorm2d):
                 setattr(parent, name, ConvLayerNorm2d(child))
-    return model
+    return module
 
 
-def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
-    """``torch.export`` with static shapes (``module`` is already in eval mode)."""
+def batch_dims(job: ProgramJob) -> tuple[dict[int, object], ...] | None:
+    """``torch.export`` dynamic shapes of a job whose program takes 1 to ``max_batch`` prompts:
+    the first axis of every input but the shared embedding (``None`` for static programs)."""
+    if job.max_batch == 1:
+        return None
+    prompts = torch.export.Dim("prompts", min=1, max=job.max_batch)
+    return ({}, *({0: prompts} for _ in job.inputs[1:]))
+
+
+def export_program(
+    module: nn.Module, example: tuple[torch.Tensor, ...], dynamic_shapes: tuple | None = None
+) -> torch.export.ExportedProgram:
+    """``torch.export`` (``module`` is already in eval mode); static shapes unless
+    ``dynamic_shapes`` says otherwise."""
     with torch.no_grad():
-        return torch.export.export(module, example)
+        return torch.export.export(module, example, dynamic_shapes=dynamic_shapes)
 
 
 def quantize(
-    module: nn.Module, example: tuple[torch.Tensor, ...], samples: Iterable[tuple[torch.Tensor, ...]]
+    module: nn.Module,
+    example: tuple[torch.Tensor, ...],
+    samples: Iterable[tuple[torch.Tensor, ...]],
+    dynamic_shapes: tuple | None = None,
 ) -> torch.export.ExportedProgram:
     """PT2E static W8A8 (per-channel weights) calibrated on ``samples``; ``FLOAT_MODULES`` stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
@@ -109,14 +120,14 @@ def quantize(
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     for module_type in FLOAT_MODULES:
         quantizer.set_module_type(module_type, None)
-    graph = export_program(module, example).module()
+    graph = export_program(module, example, dynamic_shapes).module()
     prepared = prepare_pt2e(graph, quantizer)
     with torch.no_grad():
         for args in samples:
             prepared(*args)
     converted = convert_pt2e(prepared)
     sandwich_shape_ops(converted)
-    return export_program(converted, example)
+    return export_program(converted, example, dynamic_shapes)
 
 
 _SHAPE_OPS = {
@@ -188,54 +199,26 @@ def serialize(executorch_program, path: Path) -> Path:
     return path
 
 
-def convert(
-    model: Sam,
-    recipe: Recipe,
-    work_dir: Path,
-    *,
-    max_points: int,
-    calibration_dir: Path | None = None,
-    progress: Callable[[str], None] = print,
-) -> Programs:
-    """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
-    ready = xnnpack_ready(model)
-    encoder_inputs = recipe_encoder_samples(recipe, calibration_dir)
-    jobs = {
-        "encoder": (
-            EncoderModule(ready),
-            encoder_example_inputs(),
-            recipe.encoder_precision,
-            lambda: ((x,) for x in encoder_inputs),
-        ),
-        "decoder": (
-            DecoderModule(ready),
-            decoder_example_inputs(ready, max_points),
-            recipe.decoder_precision,
-            lambda: decoder_samples(
-                model,
-                encoder_inputs,
-                recipe.calibration.prompts_per_image,
-                max_points,
-                recipe.calibration.seed,
-            ),
-        ),
-    }
-    paths = {}
-    for name, (module, example, precision, samples) in jobs.items():
-        progress(f"{name}: export ({precision})")
-        if precision == "int8":
-            progress(f"{name}: quantize (PT2E W8A8, calibrating on {len(encoder_inputs)} images)")
-            program = quantize(module, example, samples())
-        else:
-            program = export_program(module, example)
-        progress(f"{name}: lower to XNNPACK")
-        paths[name] = serialize(lower(program), work_dir / f"{name}.pte")
-    return Programs(paths["encoder"], paths["decoder"])
+def prepare(model: Sam) -> Sam:
+    """The model as is: :func:`convert_program` makes each program wrapper XNNPACK-friendly
+    (the decoder program builds norms of its own from the model's)."""
+    return model
 
 
-def open_runtime(programs: Programs, max_points: int, num_threads: int | None = None) -> ExecuTorchRuntime:
-    """The runtime for converted programs."""
-    return ExecuTorchRuntime(programs.encoder, programs.decoder, max_points, num_threads)
+def needs_calibration(precision: str) -> bool:
+    return precision == "int8"
+
+
+def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+    """Export (and for ``int8`` quantize) one program, lower it to XNNPACK, write ``path``."""
+    module, dims = xnnpack_ready(job.module), batch_dims(job)
+    if job.precision == "int8":
+        progress(f"{job.name}: quantize (PT2E W8A8)")
+        program = quantize(module, job.example, job.calibration(), dims)
+    else:
+        program = export_program(module, job.example, dims)
+    progress(f"{job.name}: lower to XNNPACK")
+    return serialize(lower(program), path)
 
 
 def tool_versions() -> dict[str, str]:

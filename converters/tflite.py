@@ -34,20 +34,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tinysam_mobile.calibration import decoder_samples, recipe_encoder_samples
-from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from tinysam_mobile.export import (
-    DecoderModule,
-    EncoderModule,
-    decoder_example_inputs,
-    encoder_example_inputs,
-    with_shifted_padding,
-)
+from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.recipes import Recipe
 from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
 
-from . import Programs
+from .base import ProgramJob
 
 PRECISIONS = frozenset({"fp32", "fp16", "dynamic_int8", "int8"})
 STATIC_INT8_OPS = {
@@ -56,6 +47,8 @@ STATIC_INT8_OPS = {
 }
 FP16_WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 SIGNATURE = "serving_default"
+RUNTIME = LiteRTRuntime
+DECODER_BATCH = 1  # one prompt per decoder call (benchmarks/DECODER_BATCH.md)
 
 
 class NamedIO(nn.Module):
@@ -166,59 +159,32 @@ def check_builtin_only(path: Path) -> None:
         raise RuntimeError(f"{path.name} needs ops stock LiteRT lacks: {', '.join(custom)}")
 
 
-def convert(
-    model: Sam,
-    recipe: Recipe,
-    work_dir: Path,
-    *,
-    max_points: int,
-    calibration_dir: Path | None = None,
-    progress: Callable[[str], None] = print,
-) -> Programs:
-    """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
-    ready = with_shifted_padding(model)
-    encoder_inputs = recipe_encoder_samples(recipe, calibration_dir)
-
-    def decoder_calibration() -> Iterable[dict]:
-        assert recipe.calibration is not None
-        cal = recipe.calibration
-        for args in decoder_samples(model, encoder_inputs, cal.prompts_per_image, max_points, cal.seed):
-            yield {n: t.numpy() for n, t in zip(DECODER_INPUTS, args, strict=True)}
-
-    jobs = {
-        "encoder": (
-            NamedIO(EncoderModule(ready), ENCODER_INPUTS, ENCODER_OUTPUTS),
-            encoder_example_inputs(),
-            recipe.encoder_precision,
-            lambda: ({ENCODER_INPUTS[0]: x.numpy()} for x in encoder_inputs),
-        ),
-        "decoder": (
-            NamedIO(DecoderModule(ready), DECODER_INPUTS, DECODER_OUTPUTS),
-            decoder_example_inputs(ready, max_points),
-            recipe.decoder_precision,
-            decoder_calibration,
-        ),
-    }
-    paths = {}
-    with tempfile.TemporaryDirectory(prefix="tinysam-litert-") as scratch:
-        for name, (module, example, precision, samples) in jobs.items():
-            path = work_dir / f"{name}.tflite"
-            progress(f"{name}: convert with litert-torch")
-            if precision == "fp32":
-                export_float(module, example, path)
-            else:
-                float_path = export_float(module, example, Path(scratch) / f"{name}.fp32.tflite")
-                detail = f", calibrating on {len(encoder_inputs)} images" if precision == "int8" else ""
-                progress(f"{name}: quantize ({precision}{detail})")
-                quantize(float_path, precision, name, samples(), path)
-            check_builtin_only(path)
-            paths[name] = path
-    return Programs(paths["encoder"], paths["decoder"])
+def prepare(model: Sam) -> Sam:
+    """The converter-friendly copy of ``model`` (window padding by shifting)."""
+    return with_shifted_padding(model)
 
 
-def open_runtime(programs: Programs, max_points: int, num_threads: int | None = None) -> LiteRTRuntime:
-    """The runtime for converted programs."""
-    return LiteRTRuntime(programs.encoder, programs.decoder, max_points, num_threads)
+def needs_calibration(precision: str) -> bool:
+    return precision == "int8"
+
+
+def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+    """litert-torch conversion, ai-edge-quantizer per the precision, builtin-ops check. Shapes are
+    static (a job's ``max_batch`` must be 1: the program takes ``example``'s prompt count)."""
+    if job.max_batch != 1:
+        raise ValueError(
+            f"LiteRT programs have static shapes; {job.name} asks for 1 to {job.max_batch} prompts"
+        )
+    module = NamedIO(job.module, job.inputs, job.outputs)
+    if job.precision == "fp32":
+        export_float(module, job.example, path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="tinysam-litert-") as scratch:
+            float_path = export_float(module, job.example, Path(scratch) / f"{job.name}.fp32.tflite")
+            progress(f"{job.name}: quantize ({job.precision})")
+            quantize(float_path, job.precision, job.name, job.named_calibration(), path)
+    check_builtin_only(path)
+    return path
 
 
 def tool_versions() -> dict[str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tinysam_mobile.converters import coreml
 
 from tinysam_mobile.convert import main
+from tinysam_mobile.converters import coreml
 from tinysam_mobile.manifest import read_manifest
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.modeling.common import LayerNorm2d

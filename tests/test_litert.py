@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from tinysam_mobile.converters import tflite
 
 from tinysam_mobile.convert import main
+from tinysam_mobile.converters import tflite
 from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
 
 

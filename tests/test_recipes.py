@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tinysam_mobile.converters import TARGETS
 
+from tinysam_mobile.converters import TARGETS
 from tinysam_mobile.recipes import RecipeError, list_recipes, load_recipe, parse_recipe
 
 PRECISIONS = frozenset({"fp32", "int8"})

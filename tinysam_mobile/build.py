@@ -53,18 +53,23 @@ def build_bundle(
     ``<out_dir>.parity-failed/`` and :class:`ParityFailure` is raised.
     """
     target = get_target(target_name)
-    backend = target.load()
-    recipe = load_recipe(target.name, recipe_name, backend.PRECISIONS)
+    recipe = resolve_recipe(target_name, recipe_name)
+    decoder_batch = target.decoder_batch
     model = loaded.model
     config = model.config.name
     report = None
     with staged_dir(out_dir) as stage:
-        programs = backend.convert(
-            model, recipe, stage, max_points=max_points, calibration_dir=calibration_dir, progress=progress
+        programs = target.convert(
+            model,
+            recipe,
+            stage,
+            max_points=max_points,
+            calibration_dir=calibration_dir,
+            progress=progress,
         )
         if parity:
             progress("parity: float reference vs artifact on the bundled photos")
-            runtime = backend.open_runtime(programs, max_points, num_threads)
+            runtime = target.open_runtime(programs, max_points, num_threads, decoder_batch)
             report = run_parity(
                 TorchRuntime(model),  # the official, unpadded semantics
                 runtime,
@@ -84,7 +89,7 @@ def build_bundle(
         manifest = build_manifest(
             target=target.name,
             recipe=recipe.source,
-            contract=io_contract(model, max_points),
+            contract=io_contract(model, max_points, decoder_batch),
             encoder=programs.encoder,
             decoder=programs.decoder,
             model={
@@ -103,7 +108,7 @@ def build_bundle(
                 if loaded.untrained
                 else None,
             },
-            tools=backend.tool_versions(),
+            tools=target.tool_versions(),
         )
         write_manifest(stage, manifest)
     return BuildResult(out_dir, manifest, report)

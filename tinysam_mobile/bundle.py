@@ -20,7 +20,7 @@ def open_bundle(
     """
     bundle_dir = Path(bundle_dir)
     manifest = manifest if manifest is not None else read_manifest(bundle_dir)
-    backend = get_target(manifest["target"]).load()
-    artifacts = manifest["artifacts"]
+    target = get_target(manifest["target"])
+    artifacts, io = manifest["artifacts"], manifest["io"]
     programs = Programs(bundle_dir / artifacts["encoder"]["file"], bundle_dir / artifacts["decoder"]["file"])
-    return backend.open_runtime(programs, manifest["io"]["max_points"], num_threads)
+    return target.open_runtime(programs, io["max_points"], num_threads, io["decoder_batch"])

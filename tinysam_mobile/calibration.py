@@ -78,20 +78,27 @@ def decoder_samples(
     prompts_per_image: int,
     max_points: int,
     seed: int = 0,
+    batch: int = 1,
 ) -> Iterator[tuple[torch.Tensor, ...]]:
-    """Decoder inputs in the export contract; about one in four prompts carries a mask input."""
+    """Decoder inputs in the export contract, ``batch`` prompts of one image per sample (the last
+    batch of an image is filled by repeating its prompts); about one prompt in four carries a mask
+    input."""
     rng = np.random.default_rng(seed)
     decoder = DecoderModule(model).eval()
     h = w = contract.IMG_SIZE  # prompts may fall anywhere in the frame, padding included
     with torch.no_grad():
         for image in encoder_inputs:
             embeddings = model.encode(image)
+            prompts = []
             for i in range(prompts_per_image):
                 coords, labels = pack_prompt(*_random_prompt(rng, h, w))
-                batch = PromptBatch(coords[None], labels[None]).padded_to(max_points)
-                args = [embeddings, torch.from_numpy(batch.coords), torch.from_numpy(batch.labels)]
+                padded = PromptBatch(coords[None], labels[None]).padded_to(max_points)
+                args = [embeddings, torch.from_numpy(padded.coords), torch.from_numpy(padded.labels)]
                 mask, has_mask = torch.zeros(1, 1, 256, 256), torch.zeros(1)
                 if i % 4 == 3:
                     low, iou = decoder(*args, mask, has_mask)
                     mask, has_mask = low[:, int(iou.argmax())][:, None], torch.ones(1)
-                yield (*args, mask, has_mask)
+                prompts.append((*args[1:], mask, has_mask))
+            for start in range(0, len(prompts), batch):
+                rows = [prompts[(start + k) % len(prompts)] for k in range(batch)]
+                yield (embeddings, *(torch.cat(parts) for parts in zip(*rows, strict=True)))

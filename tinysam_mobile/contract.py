@@ -8,7 +8,8 @@ Decoder program, ``B`` prompts per call against one shared embedding:
 ``point_labels`` ``B x N`` (float, see below), ``mask_input`` ``B x 1 x 256 x 256`` logits,
 ``has_mask_input`` ``B`` (1.0 uses the prompt's ``mask_input``, 0.0 ignores it) ->
 ``low_res_masks`` ``B x 3 x 256 x 256`` (mask tokens 1..3) and ``iou_predictions`` ``B x 3``.
-``N`` (slots per prompt) and ``B`` are fixed per program and declared in the manifest.
+``N`` (slots per prompt) is fixed per program; the program takes any ``B`` from 1 to its
+``decoder_batch`` (the manifest declares both; shapes are listed with ``B = decoder_batch``).
 
 Labels: 1 foreground, 0 background, 2 / 3 box corners, -1 the official not-a-point token (the
 official predictor appends one when points come without a box: it is part of TinySAM's answer),
@@ -61,7 +62,8 @@ class TensorSpec:
 class IOContract:
     """Names, shapes and dtypes of the encoder and decoder programs (read by the apps).
 
-    ``max_points``: slots per prompt (``N``); ``decoder_batch``: prompts per decoder call (``B``).
+    ``max_points``: slots per prompt (``N``); ``decoder_batch``: most prompts per decoder call
+    (the program takes any count from 1 to it).
     """
 
     encoder_inputs: tuple[TensorSpec, ...]

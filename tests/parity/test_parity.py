@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 import pytest
-from tinysam_mobile.converters import TARGETS
 
 from tinysam_mobile.build import build_bundle
 from tinysam_mobile.checkpoints import LoadedCheckpoint
+from tinysam_mobile.converters import TARGETS
 from tinysam_mobile.manifest import read_manifest
 from tinysam_mobile.recipes import list_recipes
 
@@ -83,9 +83,30 @@ def _check_coreml_packages(result, recipe: str) -> None:
 ARTIFACT_CHECKS = {"coreml": _check_coreml_packages, "tflite": _check_tflite_programs}
 
 
+def _check_prompt_batches(result, target: str) -> None:
+    """The artifact answers prompts decoded together (up to the target's batch per call) as it
+    answers each alone."""
+    from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.converters import get_target
+    from tinysam_mobile.prompts import PromptBatch, pack_prompt
+
+    runtime = open_bundle(result.bundle_dir, num_threads=2)
+    assert runtime.decoder_batch == get_target(target).decoder_batch == result.manifest["io"]["decoder_batch"]
+    rng = np.random.default_rng(3)
+    packed = [pack_prompt(rng.uniform(0, 1000, (1, 2)), np.ones(1), None) for _ in range(5)]
+    prompts = PromptBatch(np.stack([c for c, _ in packed]), np.stack([lab for _, lab in packed]))
+    embeddings = rng.normal(size=(1, *result.manifest["io"]["encoder_outputs"][0]["shape"][1:]))
+    together = runtime.decode(embeddings.astype(np.float32), prompts)
+    for i in range(prompts.batch):
+        alone = runtime.decode(embeddings.astype(np.float32), prompts.rows(i, i + 1))
+        np.testing.assert_allclose(together[0][i : i + 1], alone[0], atol=1e-3)
+        np.testing.assert_allclose(together[1][i : i + 1], alone[1], atol=1e-3)
+
+
 def _check(result, target: str, recipe: str) -> None:
     if target in ARTIFACT_CHECKS:
         ARTIFACT_CHECKS[target](result, recipe)
+    _check_prompt_batches(result, target)
     report = result.report
     assert report is not None and not report.failures, report.failures
     assert {c.case for c in report.cases} >= {"one_point", "box", "mask_input_refinement"}

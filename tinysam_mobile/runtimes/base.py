@@ -1,4 +1,5 @@
-"""The interface every runtime implements, so ``Predictor`` and the parity suite can use any."""
+"""The interface every runtime implements, so ``Predictor`` and the parity suite can use any, and
+the one encode / decode loop every program runtime shares."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ..contract import DECODER_INPUTS, LOW_RES_SIZE
+from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, LOW_RES_SIZE
 from ..prompts import PromptBatch
+
+Feed = dict[str, np.ndarray]
 
 
 class Runtime(Protocol):
@@ -31,20 +34,48 @@ class Runtime(Protocol):
 
 
 def decoder_feeds(
-    embeddings: np.ndarray, prompts: PromptBatch, max_points: int
-) -> Iterator[dict[str, np.ndarray]]:
-    """One decoder call's inputs per prompt of ``prompts`` (padded to ``max_points``), by contract
-    name: programs with the fixed-N contract take one prompt per call."""
+    embeddings: np.ndarray, prompts: PromptBatch, max_points: int, batch: int = 1
+) -> Iterator[Feed]:
+    """The decoder calls (inputs by contract name) for ``prompts`` on a program of ``max_points``
+    slots that takes up to ``batch`` prompts per call."""
     prompts = prompts.padded_to(max_points)
     emb = np.ascontiguousarray(embeddings, np.float32)
-    no_mask = np.zeros((1, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
-    for i in range(prompts.batch):
-        has_mask = prompts.mask_input is not None
-        values = (
-            emb,
-            prompts.coords[i : i + 1],
-            prompts.labels[i : i + 1],
-            prompts.mask_input[i : i + 1] if has_mask else no_mask,
-            np.array([1.0 if has_mask else 0.0], np.float32),
-        )
-        yield dict(zip(DECODER_INPUTS, values, strict=True))
+    mask = prompts.mask_input
+    if mask is None:
+        mask = np.zeros((prompts.batch, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
+    has_mask = np.full(prompts.batch, 0.0 if prompts.mask_input is None else 1.0, np.float32)
+    for start in range(0, prompts.batch, batch):
+        rows = slice(start, start + batch)
+        values = (emb, prompts.coords[rows], prompts.labels[rows], mask[rows], has_mask[rows])
+        feed = {n: np.ascontiguousarray(v, np.float32) for n, v in zip(DECODER_INPUTS, values, strict=True)}
+        yield feed
+
+
+class ProgramRuntime:
+    """A bundle's encoder and decoder programs behind :class:`Runtime`.
+
+    Subclasses load their two programs and implement :meth:`run` (one call of one program, inputs
+    and outputs by contract name); prompts go to the decoder up to ``decoder_batch`` at a time.
+    """
+
+    name = "program"
+
+    def __init__(self, max_points: int, decoder_batch: int = 1) -> None:
+        self.max_points = max_points
+        self.decoder_batch = decoder_batch
+
+    def run(self, program: str, feed: Feed) -> Feed:
+        """Run ``program`` (``"encoder"`` or ``"decoder"``) once."""
+        raise NotImplementedError
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        out = self.run("encoder", {ENCODER_INPUTS[0]: np.ascontiguousarray(image, np.float32)})
+        return np.asarray(out[ENCODER_OUTPUTS[0]], np.float32)
+
+    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
+        logits, ious = [], []
+        for feed in decoder_feeds(embeddings, prompts, self.max_points, self.decoder_batch):
+            out = self.run("decoder", feed)
+            logits.append(np.asarray(out[DECODER_OUTPUTS[0]], np.float32))
+            ious.append(np.asarray(out[DECODER_OUTPUTS[1]], np.float32))
+        return np.concatenate(logits), np.concatenate(ious)

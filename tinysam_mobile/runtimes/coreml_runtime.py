@@ -16,9 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from ..prompts import PromptBatch
-from .base import decoder_feeds
+from .base import Feed, ProgramRuntime
 
 ENGINES = ("auto", "coreml", "mil")
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
@@ -60,38 +58,34 @@ def resolve_engine(engine: str) -> str:
     return engine
 
 
-class CoreMLRuntime:
-    """Loads the two packages of a Core ML bundle; ``max_points`` is the decoder's N."""
+class CoreMLRuntime(ProgramRuntime):
+    """Loads the two packages of a Core ML bundle. ``num_threads`` is accepted for the common
+    runtime signature and ignored (Core ML schedules its own threads)."""
 
     def __init__(
         self,
         encoder: Path,
         decoder: Path,
         max_points: int,
+        num_threads: int | None = None,
+        decoder_batch: int = 1,
         engine: str = "auto",
         compute_units: str = "ALL",
     ) -> None:
         if compute_units not in COMPUTE_UNITS:
             raise ValueError(f"unknown compute units {compute_units!r}; known: {', '.join(COMPUTE_UNITS)}")
+        super().__init__(max_points, decoder_batch)
         self.engine = resolve_engine(engine)
         self.name = "coreml" if self.engine == "coreml" else "coreml-mil"
-        self.max_points = max_points
-        self._encoder = self._load(Path(encoder), compute_units)
-        self._decoder = self._load(Path(decoder), compute_units)
+        self._programs = {
+            "encoder": self._load(Path(encoder), compute_units),
+            "decoder": self._load(Path(decoder), compute_units),
+        }
 
     def _load(self, path: Path, compute_units: str):
         if not path.is_dir():
             raise FileNotFoundError(f"Core ML package {path} does not exist")
         return _CoreMLProgram(path, compute_units) if self.engine == "coreml" else _MilProgram(path)
 
-    def encode(self, image: np.ndarray) -> np.ndarray:
-        out = self._encoder({ENCODER_INPUTS[0]: np.ascontiguousarray(image, np.float32)})
-        return np.asarray(out[ENCODER_OUTPUTS[0]], np.float32)
-
-    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        logits, ious = [], []
-        for feed in decoder_feeds(embeddings, prompts, self.max_points):
-            out = self._decoder(feed)
-            logits.append(np.asarray(out[DECODER_OUTPUTS[0]], np.float32))
-            ious.append(np.asarray(out[DECODER_OUTPUTS[1]], np.float32))
-        return np.concatenate(logits), np.concatenate(ious)
+    def run(self, program: str, feed: Feed) -> Feed:
+        return {name: np.array(value) for name, value in self._programs[program](feed).items()}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from ..contract import DECODER_INPUTS
-from ..prompts import PromptBatch
-from .base import decoder_feeds
+from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from .base import Feed, ProgramRuntime
+
+_NAMES = {"encoder": (ENCODER_INPUTS, ENCODER_OUTPUTS), "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
 
 
 def set_xnnpack_threads(num_threads: int) -> None:
@@ -19,20 +19,26 @@ def set_xnnpack_threads(num_threads: int) -> None:
     _unsafe_reset_threadpool(num_threads)
 
 
-class ExecuTorchRuntime:
-    """Loads the two programs of an ExecuTorch bundle; ``max_points`` is the decoder's N."""
+class ExecuTorchRuntime(ProgramRuntime):
+    """Loads the two programs of an ExecuTorch bundle (XNNPACK threads: ``num_threads``)."""
 
     name = "executorch"
 
-    def __init__(self, encoder: Path, decoder: Path, max_points: int, num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Path,
+        decoder: Path,
+        max_points: int,
+        num_threads: int | None = None,
+        decoder_batch: int = 1,
+    ) -> None:
         from executorch.runtime import Runtime
 
+        super().__init__(max_points, decoder_batch)
         if num_threads is not None:
             set_xnnpack_threads(num_threads)
         runtime = Runtime.get()
-        self.max_points = max_points
-        self._encoder = self._load(runtime, encoder)
-        self._decoder = self._load(runtime, decoder)
+        self._methods = {"encoder": self._load(runtime, encoder), "decoder": self._load(runtime, decoder)}
 
     @staticmethod
     def _load(runtime, path: Path):
@@ -43,14 +49,8 @@ class ExecuTorchRuntime:
         except RuntimeError as exc:
             raise RuntimeError(f"ExecuTorch could not load {path}: {exc}") from exc
 
-    def encode(self, image: np.ndarray) -> np.ndarray:
-        (out,) = self._encoder.execute([torch.from_numpy(np.ascontiguousarray(image, np.float32))])
-        return out.numpy().copy()
-
-    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        logits, ious = [], []
-        for feed in decoder_feeds(embeddings, prompts, self.max_points):
-            low, iou = self._decoder.execute([torch.from_numpy(feed[name]) for name in DECODER_INPUTS])
-            logits.append(low.numpy().copy())
-            ious.append(iou.numpy().copy())
-        return np.concatenate(logits), np.concatenate(ious)
+    def run(self, program: str, feed: Feed) -> Feed:
+        inputs, outputs = _NAMES[program]
+        results = self._methods[program].execute([torch.from_numpy(feed[name]) for name in inputs])
+        # copies: the program's planned output buffers are reused by its next call
+        return {name: t.numpy().copy() for name, t in zip(outputs, results, strict=True)}

@@ -11,22 +11,30 @@ from pathlib import Path
 import numpy as np
 
 from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from ..prompts import PromptBatch
-from .base import decoder_feeds
+from .base import Feed, ProgramRuntime
 
 DEFAULT_THREADS = 2
 
 
-class LiteRTRuntime:
-    """Loads the two programs of a LiteRT bundle; ``max_points`` is the decoder's N."""
+class LiteRTRuntime(ProgramRuntime):
+    """Loads the two programs of a LiteRT bundle (interpreter threads: ``num_threads``, default 2)."""
 
     name = "litert"
 
-    def __init__(self, encoder: Path, decoder: Path, max_points: int, num_threads: int | None = None) -> None:
-        self.max_points = max_points
+    def __init__(
+        self,
+        encoder: Path,
+        decoder: Path,
+        max_points: int,
+        num_threads: int | None = None,
+        decoder_batch: int = 1,
+    ) -> None:
+        super().__init__(max_points, decoder_batch)
         threads = num_threads or DEFAULT_THREADS
-        self._encoder = self._load(Path(encoder), threads, ENCODER_INPUTS, ENCODER_OUTPUTS)
-        self._decoder = self._load(Path(decoder), threads, DECODER_INPUTS, DECODER_OUTPUTS)
+        self._runners = {
+            "encoder": self._load(Path(encoder), threads, ENCODER_INPUTS, ENCODER_OUTPUTS),
+            "decoder": self._load(Path(decoder), threads, DECODER_INPUTS, DECODER_OUTPUTS),
+        }
 
     @staticmethod
     def _load(path: Path, threads: int, inputs: tuple[str, ...], outputs: tuple[str, ...]):
@@ -43,15 +51,5 @@ class LiteRTRuntime:
             raise RuntimeError(f"{path} has inputs/outputs {found}, expected {inputs} -> {outputs}")
         return runner
 
-    def encode(self, image: np.ndarray) -> np.ndarray:
-        (name,) = ENCODER_INPUTS
-        out = self._encoder(**{name: np.ascontiguousarray(image, np.float32)})
-        return out[ENCODER_OUTPUTS[0]].copy()
-
-    def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
-        logits, ious = [], []
-        for feed in decoder_feeds(embeddings, prompts, self.max_points):
-            out = self._decoder(**feed)
-            logits.append(out[DECODER_OUTPUTS[0]].copy())
-            ious.append(out[DECODER_OUTPUTS[1]].copy())
-        return np.concatenate(logits), np.concatenate(ious)
+    def run(self, program: str, feed: Feed) -> Feed:
+        return {name: np.array(value) for name, value in self._runners[program](**feed).items()}
