@@ -1,7 +1,7 @@
 """Per-prompt decoder cost against the prompt batch B, per runtime and precision, in one run.
 
     python benchmarks/decoder_batch.py [--batches 1 4 16 64] [--threads 2] [--repeats 5]
-        [--cases executorch/xnnpack_fp32 executorch/xnnpack_int8 tflite/fp32 tflite/int8]
+        [--cases executorch/fp32 executorch/w8a8 tflite/fp32 tflite/w8a8]
         [--out benchmarks/DECODER_BATCH.md]
 
 For every case and B, the full-size decoder program (untrained seed-0 weights: timing does not
@@ -29,7 +29,7 @@ from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, LABEL_FOREG
 from tinysam_mobile.converters import get_target
 from tinysam_mobile.converters.base import ProgramJob, program_jobs
 from tinysam_mobile.export import DecoderModule, decoder_example_inputs
-from tinysam_mobile.modeling import TINYSAM, Sam, build_sam
+from tinysam_mobile.modeling import TINYSAM, Sam, build_untrained
 from tinysam_mobile.prompts import PromptBatch
 from tinysam_mobile.recipes import load_recipe
 from tinysam_mobile.runtimes.base import decoder_feeds
@@ -91,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases",
         nargs="+",
-        default=["executorch/xnnpack_fp32", "executorch/xnnpack_int8", "tflite/fp32", "tflite/int8"],
+        default=["executorch/fp32", "executorch/w8a8", "tflite/fp32", "tflite/w8a8"],
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/DECODER_BATCH.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = build_sam(TINYSAM, seed=0)
+    model = build_untrained(TINYSAM, seed=0)
     embeddings = np.random.default_rng(1).normal(size=(1, 256, 64, 64)).astype(np.float32)
     rows: list[tuple[str, int, float]] = []
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in args.cases:
         target_name, recipe_name = case.split("/")
         target = get_target(target_name)
-        recipe = load_recipe(target_name, recipe_name, target.load().PRECISIONS)
+        recipe = load_recipe(target_name, recipe_name, target.load())
         for batch in args.batches:
             (job,) = [
                 j

@@ -22,7 +22,7 @@ from PIL import Image
 
 from tinysam_mobile.assets import bundled_photos
 from tinysam_mobile.cli_common import add_checkpoint_args, add_runtime_args, runtime_from_args
-from tinysam_mobile.everything import STRATEGIES, EverythingResult, MaskGenerator
+from tinysam_mobile.everything import STRATEGIES, AutoMaskGenerator, EverythingResult
 from tinysam_mobile.oracle import OracleRuntime, synthetic_scene
 from tinysam_mobile.predictor import Predictor
 
@@ -38,7 +38,7 @@ def best_ious(masks: list[np.ndarray], others: list[np.ndarray]) -> np.ndarray:
     return best
 
 
-def timed(generator: MaskGenerator, image: np.ndarray) -> tuple[EverythingResult, float]:
+def timed(generator: AutoMaskGenerator, image: np.ndarray) -> tuple[EverythingResult, float]:
     start = time.perf_counter()
     result = generator.generate(image)
     return result, time.perf_counter() - start
@@ -52,8 +52,8 @@ def oracle_part(scenes: int) -> tuple[list[str], dict[str, float]]:
         scene = synthetic_scene(480, 640, seed)
         masks = {}
         for strategy in STRATEGIES:
-            result, seconds = timed(MaskGenerator(OracleRuntime(scene), strategy=strategy), scene.image())
-            masks[strategy] = [r["segmentation"] for r in result.masks]
+            result, seconds = timed(AutoMaskGenerator(OracleRuntime(scene), strategy=strategy), scene.image())
+            masks[strategy] = [r["segmentation"] for r in result]
             truth = [scene.mask(k) for k in scene.object_ids]
             totals[strategy]["found"] += int((best_ious(truth, masks[strategy]) >= FOUND_IOU).sum())
             totals[strategy]["points"] += result.points_decoded
@@ -85,7 +85,7 @@ def model_part(args: argparse.Namespace, oracle_points: dict[str, float]) -> lis
     start = time.perf_counter()
     predictor.set_image(image)
     encode_seconds = time.perf_counter() - start
-    results = {s: timed(MaskGenerator(predictor, strategy=s), image) for s in STRATEGIES}
+    results = {s: timed(AutoMaskGenerator(predictor, strategy=s), image) for s in STRATEGIES}
     rows = [
         f"Full-size model ({predictor.runtime.name}, checkpoint {args.checkpoint}) on "
         f"{bundled_photos()[0].name} {image.shape[1]}x{image.shape[0]}; encoder {encode_seconds:.2f} s.",
@@ -98,7 +98,7 @@ def model_part(args: argparse.Namespace, oracle_points: dict[str, float]) -> lis
         per_prompt = (seconds - encode_seconds) / result.points_decoded
         projected = encode_seconds + per_prompt * oracle_points[strategy]
         rows.append(
-            f"| {strategy} | {result.points_decoded} | {result.decode_calls} | {len(result.masks)} "
+            f"| {strategy} | {result.points_decoded} | {result.decode_calls} | {len(result)} "
             f"| {seconds:.2f} | {1000 * per_prompt:.1f} | {projected:.2f} |"
         )
     grid_masks = [r["segmentation"] for r in results["grid"][0].masks]

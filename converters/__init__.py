@@ -91,9 +91,7 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "coreml": Target("coreml", "tinysam_mobile.converters.coreml", ".mlpackage", "coreml", "fp16"),
-    "executorch": Target(
-        "executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch", "xnnpack_fp32"
-    ),
+    "executorch": Target("executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch", "fp32"),
     "tflite": Target("tflite", "tinysam_mobile.converters.tflite", ".tflite", "tflite", "fp32"),
 }
 

@@ -1,15 +1,17 @@
 """The conversion skeleton every target shares.
 
 :func:`convert_model` decides *which* programs a bundle holds, with which example inputs, contract
-names, precision and calibration data; a target module only says *how* one program becomes an
+names, scheme, backend options and calibration data; a target module only says *how* one program becomes an
 artifact. A target module provides (checked by a test for every registered target)::
 
-    PRECISIONS: frozenset[str]             # recipe precisions it understands
+    SCHEMES: frozenset[str]                # recipe schemes it implements (tinysam_mobile.recipes)
+    OPTIONS_TABLE: str                     # name of its options table in recipes
+    check_options(scheme, program, options) -> dict   # validated backend options of a recipe
     DECODER_BATCH: int                     # most prompts per decoder call (any count up to it)
     RUNTIME: type                          # runtime class: RUNTIME(encoder, decoder, max_points,
                                            #     num_threads=..., decoder_batch=...)
     prepare(model) -> Sam                  # a converter-friendly copy of the model
-    needs_calibration(precision) -> bool   # whether the precision needs calibration data
+    needs_calibration(scheme) -> bool      # whether the scheme needs calibration data
     convert_program(job, path, progress) -> Path
     tool_versions() -> dict[str, str]
 """
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +35,9 @@ from tinysam_mobile.modeling import Sam
 from tinysam_mobile.recipes import Calibration, Recipe
 
 REQUIRED = (
-    "PRECISIONS",
+    "SCHEMES",
+    "OPTIONS_TABLE",
+    "check_options",
     "DECODER_BATCH",
     "RUNTIME",
     "prepare",
@@ -65,7 +70,8 @@ class ProgramJob:
     example: tuple[torch.Tensor, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    precision: str
+    scheme: str
+    options: dict[str, Any]
     calibration: Callable[[], Iterator[tuple[torch.Tensor, ...]]]
     max_batch: int = 1
 
@@ -95,9 +101,7 @@ def program_jobs(
     ``decoder_batch`` prompts per call (calibrated on batches of up to 4)."""
     ready = backend.prepare(model)
     calibration = recipe.calibration or Calibration()
-    needs_data = any(
-        backend.needs_calibration(p) for p in (recipe.encoder_precision, recipe.decoder_precision)
-    )
+    needs_data = any(backend.needs_calibration(recipe.program(p).scheme) for p in ("encoder", "decoder"))
     photos = calibration_photos(calibration.images, calibration_dir) if needs_data else []
     encoder_inputs = encoder_samples(photos)
 
@@ -121,7 +125,8 @@ def program_jobs(
             encoder_example_inputs(),
             ENCODER_INPUTS,
             ENCODER_OUTPUTS,
-            recipe.encoder_precision,
+            recipe.encoder.scheme,
+            recipe.encoder.options,
             encoder_calibration,
         ),
         ProgramJob(
@@ -130,7 +135,8 @@ def program_jobs(
             decoder_example_inputs(ready, max_points, min(2, decoder_batch)),
             DECODER_INPUTS,
             DECODER_OUTPUTS,
-            recipe.decoder_precision,
+            recipe.decoder.scheme,
+            recipe.decoder.options,
             decoder_calibration,
             decoder_batch,
         ),
@@ -160,6 +166,6 @@ def convert_model(
         calibration_dir=calibration_dir,
     )
     for job in jobs:
-        progress(f"{job.name}: convert ({job.precision})")
+        progress(f"{job.name}: convert ({job.scheme})")
         paths[job.name] = backend.convert_program(job, work_dir / f"{job.name}{suffix}", progress)
     return Programs(paths["encoder"], paths["decoder"])

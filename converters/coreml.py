@@ -6,23 +6,24 @@ fp16-unsafe ops kept in float32) -> compression per recipe -> ``save``.
 Inputs and outputs carry the I/O contract's names and stay float32 (iOS 17 programs would
 otherwise take and return fp16 arrays), so every app feeds the same tensors on every recipe.
 
-Precisions (all but ``fp32`` compute in fp16, as the GPU and the Neural Engine do):
+Schemes (all but ``fp32`` compute in fp16, as the GPU and the Neural Engine do) and their
+``[program.coremltools]`` recipe options:
 
 * ``fp32``: float32 weights and compute (CPU / GPU only: the Neural Engine has no fp32).
 * ``fp16``: fp16 weights and compute. ``fp16_unsafe_ops`` runs the float32 program on calibration
   photos and prompts (MIL interpreter) and keeps in float32 exactly the ops that produce or consume
-  activations within ``FP16_HEADROOM`` of fp16's range; the list goes into the conversion log.
-* ``w8``: int8 per-channel symmetric weights (``constexpr_affine_dequantize``) on the fp16 program.
-* ``palettize4`` / ``palettize6``: 16 / 64-entry k-means palettes per weight tensor
-  (``constexpr_lut_to_dense``; per-tensor is the form iOS 17 supports).
-* ``w8a8``: int8 activations (``quantize`` / ``dequantize`` pairs around convs, linears, matmuls
-  and adds) plus int8 weights. coremltools calibrates activations by running the model through
-  Core ML, which only works on macOS; here the fp16 program runs in the MIL interpreter on the
-  calibration data and the running min / max of every activation feed coremltools' own insertion
-  passes. (coremltools 9's calibration helper also keeps only the last sample's range, a bug
-  this path avoids.)
-
-Weights smaller than ``WEIGHT_THRESHOLD`` elements stay fp16 in the compressed recipes.
+  activations within ``fp16_headroom`` (option, default 16) of fp16's range; the list goes into
+  the conversion log. Every fp16-computing scheme does this.
+* ``w8_fp16`` / ``palette4_fp16`` / ``palette6_fp16``: the fp16 program with its weights compressed
+  per the ``weights`` option, a coremltools ``OptimizationConfig`` as a dict
+  (``OptimizationConfig.from_dict``: ``OpLinearQuantizerConfig`` for int8, ``OpPalettizerConfig``
+  for palettes, per op type / op name overrides allowed).
+* ``w8a8``: int8 activations (``quantize`` / ``dequantize`` pairs, the ``activations`` option's
+  ``OptimizationConfig``) plus ``weights``. coremltools calibrates activations by running the model
+  through Core ML, which only works on macOS; here the fp16 program runs in the MIL interpreter on
+  the calibration data and the running min / max of every activation feed coremltools' own
+  insertion passes. (coremltools 9's calibration helper also keeps only the last sample's range,
+  a bug this path avoids.)
 """
 
 from __future__ import annotations
@@ -45,13 +46,21 @@ from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime
 
 from .base import ProgramJob
 
-PRECISIONS = frozenset({"fp32", "fp16", "w8", "palettize4", "palettize6", "w8a8"})
+SCHEMES = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16", "w8a8"})
+OPTIONS_TABLE = "coremltools"
+# scheme -> the options it requires (fp16_headroom is allowed for every fp16-computing scheme)
+REQUIRED_OPTIONS = {
+    "fp32": (),
+    "fp16": (),
+    "w8_fp16": ("weights",),
+    "palette4_fp16": ("weights",),
+    "palette6_fp16": ("weights",),
+    "w8a8": ("weights", "activations"),
+}
 RUNTIME = CoreMLRuntime
 DECODER_BATCH = 1  # one prompt per decoder call (Core ML flexible shapes: not measured here)
-PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
 FP16_MAX = 65504.0
 FP16_HEADROOM = 16.0  # keep an op in fp32 when its calibration activations exceed FP16_MAX / this
-WEIGHT_THRESHOLD = 2048
 Ranges = dict[str, tuple[float, float]]
 
 
@@ -129,17 +138,45 @@ def fp16_unsafe_ops(program, ranges: Ranges, headroom: float = FP16_HEADROOM) ->
     return frozenset(unsafe)
 
 
-def quantize_activations(mlmodel, ranges: Ranges):
+def optimization_config(options: dict[str, Any]):
+    """A coremltools ``OptimizationConfig`` from its dict form (validated by coremltools)."""
+    import copy
+
+    import coremltools.optimize as cto
+
+    return cto.coreml.OptimizationConfig.from_dict(copy.deepcopy(options))
+
+
+def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's ``coremltools`` options of ``scheme`` (see the module docstring); the
+    ``OptimizationConfig`` dicts are parsed by coremltools itself."""
+    required = set(REQUIRED_OPTIONS[scheme])
+    allowed = required | ({"fp16_headroom"} if scheme != "fp32" else set())
+    if not required <= set(options) <= allowed:
+        optional = sorted(allowed - required)
+        raise ValueError(
+            f"scheme {scheme!r} takes {sorted(required)} (optional: {optional}), got {sorted(options)}"
+        )
+    headroom = options.get("fp16_headroom", FP16_HEADROOM)
+    if not isinstance(headroom, int | float) or isinstance(headroom, bool) or headroom < 1:
+        raise ValueError(f"fp16_headroom: expected a number >= 1, got {headroom!r}")
+    for key in ("weights", "activations"):
+        if key in options:
+            try:
+                optimization_config(options[key])
+            except Exception as exc:  # coremltools raises cattrs / type errors of several kinds
+                raise ValueError(f"{key}: not a coremltools OptimizationConfig dict: {exc}") from None
+    return options
+
+
+def quantize_activations(mlmodel, ranges: Ranges, options: dict[str, Any]):
     """Insert int8 quantize / dequantize pairs with the calibrated ``ranges`` (coremltools' passes)."""
     import coremltools as ct
-    import coremltools.optimize as cto
     from coremltools.converters.mil.mil.passes.graph_pass import PassOption
     from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
     from coremltools.models import utils as model_utils
 
-    config = cto.coreml.OptimizationConfig(
-        global_config=cto.coreml.OpLinearQuantizerConfig(mode="linear_symmetric")
-    )
+    config = optimization_config(options)
     stats = {name: {"rmin": low, "rmax": high} for name, (low, high) in ranges.items()}
     passes = []
     for name in ("insert_prefix_quantize_dequantize_pair", "insert_suffix_quantize_dequantize_pair"):
@@ -150,19 +187,15 @@ def quantize_activations(mlmodel, ranges: Ranges):
     return model_utils._apply_graph_pass(mlmodel, passes, spec_version=ct.target.iOS17, skip_model_load=True)
 
 
-def compress_weights(mlmodel, precision: str):
-    """int8 weights (``w8``, ``w8a8``) or a k-means palette (``palettize4`` / ``palettize6``)."""
+def compress_weights(mlmodel, options: dict[str, Any]):
+    """Weights compressed per a coremltools ``OptimizationConfig`` dict: palettes for
+    ``OpPalettizerConfig``, linear quantization for ``OpLinearQuantizerConfig``."""
     import coremltools.optimize as cto
 
-    if precision in PALETTE_BITS:
-        op_config = cto.coreml.OpPalettizerConfig(
-            mode="kmeans", nbits=PALETTE_BITS[precision], weight_threshold=WEIGHT_THRESHOLD
-        )
-        return cto.coreml.palettize_weights(mlmodel, cto.coreml.OptimizationConfig(global_config=op_config))
-    op_config = cto.coreml.OpLinearQuantizerConfig(
-        mode="linear_symmetric", dtype="int8", granularity="per_channel", weight_threshold=WEIGHT_THRESHOLD
-    )
-    return cto.coreml.linear_quantize_weights(mlmodel, cto.coreml.OptimizationConfig(global_config=op_config))
+    config = optimization_config(options)
+    if options.get("config_type") == "OpPalettizerConfig":
+        return cto.coreml.palettize_weights(mlmodel, config)
+    return cto.coreml.linear_quantize_weights(mlmodel, config)
 
 
 def save(mlmodel, path: Path) -> Path:
@@ -175,13 +208,13 @@ def prepare(model: Sam) -> Sam:
     return with_shifted_padding(model)
 
 
-def needs_calibration(precision: str) -> bool:
-    """Every compressed precision computes in fp16, whose safety check runs on calibration data."""
-    return precision != "fp32"
+def needs_calibration(scheme: str) -> bool:
+    """Every scheme but fp32 computes in fp16, whose safety check runs on calibration data."""
+    return scheme != "fp32"
 
 
 def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """One program (encoder or decoder) to the ``.mlpackage`` at ``path`` per its precision (static
+    """One program (encoder or decoder) to the ``.mlpackage`` at ``path`` per its scheme (static
     shapes: a job's ``max_batch`` must be 1)."""
     if job.max_batch != 1:
         raise ValueError(
@@ -189,22 +222,24 @@ def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None]
         )
     program = export_program(job.module, job.example)
     float32 = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=False)
-    if job.precision == "fp32":
+    if job.scheme == "fp32":
         return save(float32, path)
     with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as tmp:
         scratch = Path(tmp)
         progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
         float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
-        unsafe = fp16_unsafe_ops(float32_program, activation_ranges(float32_program, job.named_calibration()))
+        ranges = activation_ranges(float32_program, job.named_calibration())
+        unsafe = fp16_unsafe_ops(float32_program, ranges, job.options.get("fp16_headroom", FP16_HEADROOM))
         progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
         model = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=True, keep_fp32=unsafe)
-        if job.precision == "w8a8":
+        if "activations" in job.options:
             progress(f"{job.name}: calibrate int8 activations (fp16 program in the MIL interpreter)")
             fp16_program = load_program(save(model, scratch / "fp16.mlpackage"))
-            model = quantize_activations(model, activation_ranges(fp16_program, job.named_calibration()))
-        if job.precision != "fp16":
-            progress(f"{job.name}: compress weights ({job.precision})")
-            model = compress_weights(model, job.precision)
+            ranges = activation_ranges(fp16_program, job.named_calibration())
+            model = quantize_activations(model, ranges, job.options["activations"])
+        if "weights" in job.options:
+            progress(f"{job.name}: compress weights ({job.scheme})")
+            model = compress_weights(model, job.options["weights"])
         return save(model, path)
 
 

@@ -1,4 +1,4 @@
-"""ExecuTorch target: XNNPACK-delegated ``.pte`` programs, fp32 or PT2E static int8.
+"""ExecuTorch target: XNNPACK-delegated ``.pte`` programs, fp32 or PT2E static int8 (``w8a8``).
 
 Stages (each a function, so a failure names its stage): ``xnnpack_ready`` -> ``export_program``
 -> ``quantize`` (int8 only) -> ``lower`` -> ``serialize``.
@@ -9,9 +9,11 @@ Rewrites that make the programs lower and load:
   means computed by a 1-output linear / 1x1 conv, then sub / mul / rsqrt / add, so they are
   delegated: XNNPACK has no layer-norm and its ``mean`` only pools spatially. (Measured in
   isolation this is as fast as the portable layer-norm kernel; it removes partition breaks.)
-* int8: the norms and the attention score core (``BiasedAttentionCore``) stay float; the quantizer
-  covers the linears, the convs and the adds / muls. ``sandwich_shape_ops`` puts q/dq pairs around
-  shape ops at quantization boundaries, which XNNPACK otherwise refuses at load time. The model
+* ``w8a8``: the module classes the recipe's ``[program.xnnpack] float_modules`` names stay float
+  (the shipped recipe: the norms and TinyViT's attention score core); the quantizer covers the
+  linears, the convs and the adds / muls, per-channel weights when ``per_channel``.
+  ``sandwich_shape_ops`` puts q/dq pairs around shape ops at quantization boundaries, which
+  XNNPACK otherwise refuses at load time. The model
   pads TinyViT windows after the attention norm, so XNNPACK never sees the quantized constant-pad
   it rejects (``xnn_define_static_constant_pad``: invalid parameter).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,7 +36,8 @@ from tinysam_mobile.runtimes.executorch_runtime import ExecuTorchRuntime
 
 from .base import ProgramJob
 
-PRECISIONS = frozenset({"fp32", "int8"})
+SCHEMES = frozenset({"fp32", "w8a8"})
+OPTIONS_TABLE = "xnnpack"
 # The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
 DECODER_BATCH = 64
 RUNTIME = ExecuTorchRuntime
@@ -70,7 +74,10 @@ class ConvLayerNorm2d(nn.Module):
         return normed * self.weight[:, None, None] + self.bias[:, None, None]
 
 
-FLOAT_MODULES = (GemmLayerNorm, ConvLayerNorm2d, BiasedAttentionCore)
+# Module classes a w8a8 recipe may keep float, by the name recipes use.
+FLOAT_MODULE_TYPES: dict[str, type[nn.Module]] = {
+    t.__name__: t for t in (GemmLayerNorm, ConvLayerNorm2d, BiasedAttentionCore)
+}
 
 
 def xnnpack_ready(module: nn.Module) -> nn.Module:
@@ -104,22 +111,42 @@ def export_program(
         return torch.export.export(module, example, dynamic_shapes=dynamic_shapes)
 
 
+def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's ``xnnpack`` options: none for ``fp32``; ``float_modules`` (names of
+    :data:`FLOAT_MODULE_TYPES`) and ``per_channel`` (bool, default true) for ``w8a8``."""
+    if scheme == "fp32":
+        if options:
+            raise ValueError(f"scheme 'fp32' takes no options, got {sorted(options)}")
+        return options
+    unknown = sorted(set(options) - {"float_modules", "per_channel"})
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; allowed: ['float_modules', 'per_channel']")
+    names = options.get("float_modules", [])
+    if not isinstance(names, list) or not all(n in FLOAT_MODULE_TYPES for n in names):
+        raise ValueError(f"float_modules: expected names among {sorted(FLOAT_MODULE_TYPES)}, got {names!r}")
+    if not isinstance(options.get("per_channel", True), bool):
+        raise ValueError(f"per_channel: expected true or false, got {options['per_channel']!r}")
+    return {"float_modules": names, "per_channel": options.get("per_channel", True)}
+
+
 def quantize(
     module: nn.Module,
     example: tuple[torch.Tensor, ...],
     samples: Iterable[tuple[torch.Tensor, ...]],
+    options: dict[str, Any],
     dynamic_shapes: tuple | None = None,
 ) -> torch.export.ExportedProgram:
-    """PT2E static W8A8 (per-channel weights) calibrated on ``samples``; ``FLOAT_MODULES`` stay float."""
+    """PT2E static W8A8 calibrated on ``samples``; the ``float_modules`` of ``options`` stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    for module_type in FLOAT_MODULES:
-        quantizer.set_module_type(module_type, None)
+    config = get_symmetric_quantization_config(is_per_channel=options["per_channel"])
+    quantizer = XNNPACKQuantizer().set_global(config)
+    for name in options["float_modules"]:
+        quantizer.set_module_type(FLOAT_MODULE_TYPES[name], None)
     graph = export_program(module, example, dynamic_shapes).module()
     prepared = prepare_pt2e(graph, quantizer)
     with torch.no_grad():
@@ -205,16 +232,16 @@ def prepare(model: Sam) -> Sam:
     return model
 
 
-def needs_calibration(precision: str) -> bool:
-    return precision == "int8"
+def needs_calibration(scheme: str) -> bool:
+    return scheme == "w8a8"
 
 
 def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
     """Export (and for ``int8`` quantize) one program, lower it to XNNPACK, write ``path``."""
     module, dims = xnnpack_ready(job.module), batch_dims(job)
-    if job.precision == "int8":
+    if job.scheme == "w8a8":
         progress(f"{job.name}: quantize (PT2E W8A8)")
-        program = quantize(module, job.example, job.calibration(), dims)
+        program = quantize(module, job.example, job.calibration(), job.options, dims)
     else:
         program = export_program(module, job.example, dims)
     progress(f"{job.name}: lower to XNNPACK")

@@ -3,20 +3,16 @@
 Stages: ``with_shifted_padding`` -> ``export_float`` (litert-torch, static shapes, inputs and outputs named
 after the I/O contract) -> ``quantize`` (ai-edge-quantizer, except fp32) -> ``check_builtin_only``.
 
-Precisions:
+Schemes and their ``[program.ai_edge_quantizer]`` recipe options (the op lists are LiteRT builtin
+operator names, passed to ai-edge-quantizer per op):
 
-* ``fp32``: the converted program as is.
-* ``fp16``: fp16 weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D, float32 compute.
-* ``dynamic_int8``: int8 per-channel weights, activations quantized on the fly by the kernels.
-* ``int8``: static int8 activations and weights, calibrated on photos and sampled prompts, on
-  ``STATIC_INT8_OPS`` only (where the multiply-accumulates are); every other op stays float. Measured
-  on the full encoder (2 threads, one run): fp32 0.250 s; int8 on conv, depthwise conv and
-  fully-connected 0.147 s (1.70x faster); adding BATCH_MATMUL 0.498 s (0.50x); every op int8
-  0.726 s (0.34x, the ai-edge-quantizer ``static_wi8_ai8`` recipe). The int8 attention matmuls,
-  softmax, GELU and layer-norm arithmetic are what turn full int8 slower than float, so they stay
-  float. In the decoder only the fully-connected layers are int8: its convs embed the mask input,
-  and int8 there cost the mask-refinement case (full size, fp32 encoder): logit max-abs 0.096 vs
-  0.033, mask IoU 0.716 vs 0.846.
+* ``fp32``: the converted program as is (no options).
+* ``fp16_weights``: fp16 weights of ``float16_weight_ops``, float32 compute.
+* ``w8_dynamic``: int8 per-channel weights of ``dynamic_int8_ops`` (``ALL_SUPPORTED`` allowed),
+  activations quantized on the fly by the kernels.
+* ``w8a8``: static int8 activations and weights on ``static_int8_ops`` only, calibrated on photos
+  and sampled prompts; every other op stays float (the shipped recipe's choice of ops and why are in
+  its file).
 
 The model is made converter-friendly first: TinyViT blocks fill window padding by shifting
 (``pad_by_shift``), or the converter folds a grid-sized constant per block into the file (74 MB
@@ -30,6 +26,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,12 +37,14 @@ from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
 
 from .base import ProgramJob
 
-PRECISIONS = frozenset({"fp32", "fp16", "dynamic_int8", "int8"})
-STATIC_INT8_OPS = {
-    "encoder": ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"),
-    "decoder": ("FULLY_CONNECTED",),
+SCHEMES = frozenset({"fp32", "fp16_weights", "w8_dynamic", "w8a8"})
+OPTIONS_TABLE = "ai_edge_quantizer"
+OPTION_KEYS = {
+    "fp32": None,
+    "fp16_weights": "float16_weight_ops",
+    "w8_dynamic": "dynamic_int8_ops",
+    "w8a8": "static_int8_ops",
 }
-FP16_WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 SIGNATURE = "serving_default"
 RUNTIME = LiteRTRuntime
 DECODER_BATCH = 1  # one prompt per decoder call (benchmarks/DECODER_BATCH.md)
@@ -75,17 +74,37 @@ def export_float(module: NamedIO, example: tuple[torch.Tensor, ...], path: Path)
     return path
 
 
-def _recipe_config(quantizer, precision: str, program: str) -> None:
-    """Load the ai-edge-quantizer configuration of ``precision`` for ``program`` into ``quantizer``."""
+def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's ``ai_edge_quantizer`` options of ``scheme``: the one op list it needs, every
+    name a LiteRT operator ai-edge-quantizer knows."""
+    from ai_edge_quantizer import qtyping
+
+    expected = OPTION_KEYS[scheme]
+    if set(options) != ({expected} if expected else set()):
+        wanted = f"exactly the key {expected!r}" if expected else "no options"
+        raise ValueError(f"scheme {scheme!r} takes {wanted}, got {sorted(options)}")
+    if expected:
+        ops = options[expected]
+        known = qtyping.TFLOperationName.__members__
+        if not isinstance(ops, list) or not ops or not all(isinstance(o, str) and o in known for o in ops):
+            raise ValueError(
+                f"{expected}: expected a list of LiteRT operator names ({', '.join(known)}), got {ops!r}"
+            )
+    return options
+
+
+def _load_config(quantizer, scheme: str, options: dict[str, Any]) -> None:
+    """Load the ai-edge-quantizer configuration of ``scheme`` and its options into ``quantizer``."""
     from ai_edge_quantizer import qtyping
 
     op = qtyping.TFLOperationName
-    if precision == "dynamic_int8":
-        quantizer.add_dynamic_config(".*", op.ALL_SUPPORTED, num_bits=8)
-    elif precision == "int8":
-        for name in STATIC_INT8_OPS[program]:
+    if scheme == "w8_dynamic":
+        for name in options["dynamic_int8_ops"]:
+            quantizer.add_dynamic_config(".*", op[name], num_bits=8)
+    elif scheme == "w8a8":
+        for name in options["static_int8_ops"]:
             quantizer.add_static_config(".*", op[name], activation_num_bits=8, weight_num_bits=8)
-    elif precision == "fp16":
+    elif scheme == "fp16_weights":
         config = qtyping.OpQuantizationConfig(
             weight_tensor_config=qtyping.TensorQuantizationConfig(
                 num_bits=16, dtype=qtyping.TensorDataType.FLOAT
@@ -93,18 +112,20 @@ def _recipe_config(quantizer, precision: str, program: str) -> None:
             compute_precision=qtyping.ComputePrecision.FLOAT,
             explicit_dequantize=True,
         )
-        for name in FP16_WEIGHT_OPS:
+        for name in options["float16_weight_ops"]:
             quantizer.update_quantization_recipe(".*", op[name], config, algorithm_key="float_casting")
     else:
-        raise ValueError(f"no quantization for precision {precision!r}")
+        raise ValueError(f"no quantization for scheme {scheme!r}")
 
 
-def quantize(float_path: Path, precision: str, program: str, samples: Iterable[dict], path: Path) -> Path:
-    """ai-edge-quantizer per ``precision``; ``samples`` (input name -> array) calibrate int8."""
+def quantize(
+    float_path: Path, scheme: str, options: dict[str, Any], samples: Iterable[dict], path: Path
+) -> Path:
+    """ai-edge-quantizer per ``scheme`` / ``options``; ``samples`` (input name -> array) calibrate int8."""
     from ai_edge_quantizer import quantizer as aeq
 
     quantizer = aeq.Quantizer(str(float_path))
-    _recipe_config(quantizer, precision, program)
+    _load_config(quantizer, scheme, options)
     calibration = None
     if quantizer.need_calibration:
         calibration = quantizer.calibrate({SIGNATURE: list(samples)}, num_threads=os.cpu_count() or 1)
@@ -164,25 +185,25 @@ def prepare(model: Sam) -> Sam:
     return with_shifted_padding(model)
 
 
-def needs_calibration(precision: str) -> bool:
-    return precision == "int8"
+def needs_calibration(scheme: str) -> bool:
+    return scheme == "w8a8"
 
 
 def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """litert-torch conversion, ai-edge-quantizer per the precision, builtin-ops check. Shapes are
+    """litert-torch conversion, ai-edge-quantizer per the scheme, builtin-ops check. Shapes are
     static (a job's ``max_batch`` must be 1: the program takes ``example``'s prompt count)."""
     if job.max_batch != 1:
         raise ValueError(
             f"LiteRT programs have static shapes; {job.name} asks for 1 to {job.max_batch} prompts"
         )
     module = NamedIO(job.module, job.inputs, job.outputs)
-    if job.precision == "fp32":
+    if job.scheme == "fp32":
         export_float(module, job.example, path)
     else:
         with tempfile.TemporaryDirectory(prefix="tinysam-litert-") as scratch:
             float_path = export_float(module, job.example, Path(scratch) / f"{job.name}.fp32.tflite")
-            progress(f"{job.name}: quantize ({job.precision})")
-            quantize(float_path, job.precision, job.name, job.named_calibration(), path)
+            progress(f"{job.name}: quantize ({job.scheme})")
+            quantize(float_path, job.scheme, job.options, job.named_calibration(), path)
     check_builtin_only(path)
     return path
 

@@ -24,7 +24,7 @@ from tinysam_mobile import contract, mask_ops, transforms
 from tinysam_mobile.everything import EverythingConfig, low_res_cells, point_grid
 from tinysam_mobile.export import io_contract
 from tinysam_mobile.manifest import artifact_entry, build_manifest
-from tinysam_mobile.modeling import TINY, build_sam
+from tinysam_mobile.modeling import TINY, build_untrained
 from tinysam_mobile.oracle import OracleRuntime, synthetic_scene
 from tinysam_mobile.prompts import PromptBatch, pack_prompt
 
@@ -195,7 +195,7 @@ def everything_vectors() -> dict:
 
 
 def manifest_vector() -> dict:
-    model = build_sam(TINY, seed=0)
+    model = build_untrained(TINY, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         encoder, decoder = Path(tmp) / "encoder.tflite", Path(tmp) / "decoder.tflite"
         encoder.write_bytes(b"encoder program")

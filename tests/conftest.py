@@ -10,7 +10,7 @@ from PIL import Image
 
 from tinysam_mobile.assets import PHOTO_DIR as ASSETS
 from tinysam_mobile.checkpoints import save_official_layout
-from tinysam_mobile.modeling import TINY, TINYSAM, Sam, build_sam
+from tinysam_mobile.modeling import TINY, TINYSAM, Sam, build_untrained
 
 PHOTOS = ("picture1.jpg", "picture2.jpg", "picture3.jpg")
 
@@ -22,12 +22,12 @@ def load_photo(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tiny_model() -> Sam:
-    return build_sam(TINY, seed=0)
+    return build_untrained(TINY, seed=0)
 
 
 @pytest.fixture(scope="session")
 def full_model() -> Sam:
-    return build_sam(TINYSAM, seed=0)
+    return build_untrained(TINYSAM, seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from tinysam_mobile.convert import main
 def test_list_recipes(capsys):
     assert main(["--list-recipes"]) == 0
     out = capsys.readouterr().out
-    assert "executorch:" in out and "xnnpack_fp32" in out and "xnnpack_int8" in out
+    assert "executorch:" in out and "fp32" in out and "also: xnnpack_int8" in out and "[default]" in out
 
 
 def test_unknown_recipe_is_a_clear_error(tmp_path, capsys):
@@ -32,7 +32,7 @@ def test_unknown_recipe_is_a_clear_error(tmp_path, capsys):
 
 
 def test_missing_checkpoint_exits_before_work(tmp_path):
-    args = ["--recipe", "xnnpack_fp32", "--out", str(tmp_path / "b"), "--checkpoint", str(tmp_path / "x.pth")]
+    args = ["--recipe", "fp32", "--out", str(tmp_path / "b"), "--checkpoint", str(tmp_path / "x.pth")]
     with pytest.raises(SystemExit, match="does not exist"):
         main(args)
     assert not (tmp_path / "b").exists()

@@ -16,14 +16,14 @@ def test_every_target_implements_the_skeleton(name):
     module = target.load()
     check_backend(module)
     assert target.default_recipe and target.suffix.startswith(".")
-    assert {"fp32"} <= module.PRECISIONS
-    assert all(callable(getattr(module, f)) for f in REQUIRED if f not in ("PRECISIONS", "RUNTIME"))
+    assert {"fp32"} <= module.SCHEMES
+    assert all(callable(getattr(module, f)) for f in REQUIRED if f.islower())
 
 
 def test_a_module_missing_a_piece_is_named():
     module = types.ModuleType("fake_target")
-    module.PRECISIONS = frozenset({"fp32"})
-    with pytest.raises(TypeError, match="fake_target lacks RUNTIME, prepare"):
+    module.SCHEMES = frozenset({"fp32"})
+    with pytest.raises(TypeError, match="fake_target lacks OPTIONS_TABLE, check_options"):
         check_backend(module)
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tinysam_mobile import mask_ops, rle
-from tinysam_mobile.everything import EverythingConfig, MaskGenerator, main, point_grid
+from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, main, point_grid
 from tinysam_mobile.oracle import OracleRuntime, Scene, edge_scene, synthetic_scene
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.runtimes import TorchRuntime
@@ -32,9 +32,9 @@ def mask_ious(scene: Scene, masks: list[np.ndarray]) -> np.ndarray:
 
 def run(scene: Scene, strategy: str, config: EverythingConfig | None = None):
     runtime = OracleRuntime(scene)
-    result = MaskGenerator(runtime, config, strategy).generate(scene.image())
+    result = AutoMaskGenerator(runtime, config, strategy).generate(scene.image())
     assert runtime.prompts_decoded == result.points_decoded
-    return result, [r["segmentation"] for r in result.masks]
+    return result, [r["segmentation"] for r in result]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_every_known_object_is_found_once(scene_results, strategy):
         ious = mask_ious(scene, masks)
         assert (ious.max(1) >= FOUND_IOU).all(), f"missed objects: {ious.max(1)}"
         assert ((ious >= 0.5).sum(1) == 1).all(), "an object survived NMS twice"
-        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (r["bbox"] for r in result.masks)], float)
+        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (r["bbox"] for r in result)], float)
         overlap = mask_ops.box_iou(boxes, boxes) - np.eye(len(boxes))
         assert overlap.max() <= EverythingConfig().box_nms_thresh
 
@@ -82,8 +82,8 @@ def test_hierarchical_halves_decoder_work(scene_results):
 def test_records_are_sam_style(scene_results):
     scene, results = scene_results[0]
     result, _ = results["hierarchical"]
-    assert {r["stage"] for r in result.masks} <= {1, 2}
-    for record in result.masks:
+    assert {r["stage"] for r in result} <= {1, 2}
+    for record in result:
         mask = record["segmentation"]
         assert mask.shape == scene.size and mask.dtype == bool
         assert record["area"] == mask.sum()
@@ -101,7 +101,7 @@ def test_edge_objects_are_found_for_every_width_mod_32(residue):
     scene = edge_scene(120, 320 + residue)
     result, masks = run(scene, "hierarchical")
     assert (mask_ious(scene, masks).max(1) >= FOUND_IOU).all()
-    assert {r["stage"] for r in result.masks} == {2}  # too thin for the sparse round
+    assert {r["stage"] for r in result} == {2}  # too thin for the sparse round
 
 
 def test_image_covered_in_round_one_returns_normally():
@@ -131,9 +131,9 @@ def test_densities_are_parameters():
 def test_no_state_between_calls():
     """The official generator overwrote its point grids, so a second call started from round 2's."""
     scene = synthetic_scene(240, 320, 2)
-    generator = MaskGenerator(OracleRuntime(scene))
+    generator = AutoMaskGenerator(OracleRuntime(scene))
     first, second = generator.generate(scene.image()), generator.generate(scene.image())
-    assert [r["bbox"] for r in first.masks] == [r["bbox"] for r in second.masks]
+    assert [r["bbox"] for r in first] == [r["bbox"] for r in second]
     assert first.points_decoded == second.points_decoded
 
 
@@ -145,9 +145,9 @@ def test_coco_rle_output_and_small_region_removal():
     holed = run(scene, "grid")[1]
     assert len(holed) == 1 and not holed[0][60, 80]
     config = EverythingConfig(min_mask_region_area=50)
-    result = MaskGenerator(OracleRuntime(scene), config, "grid", "coco_rle").generate(scene.image())
-    assert len(result.masks) == 1
-    record = result.masks[0]
+    result = AutoMaskGenerator(OracleRuntime(scene), config, "grid", "coco_rle").generate(scene.image())
+    assert len(result) == 1
+    record = result[0]
     assert set(record["segmentation"]) == {"size", "counts"}
     mask = rle.decode(record["segmentation"])
     assert mask[60, 80] and record["area"] == mask.sum() == rle.area(record["segmentation"])
@@ -159,9 +159,9 @@ def test_bad_parameters_are_refused(tiny_model):
     with pytest.raises(ValueError, match="box_nms_thresh"):
         EverythingConfig(box_nms_thresh=1.5)
     with pytest.raises(ValueError, match="strategy"):
-        MaskGenerator(tiny_model, strategy="dense")
+        AutoMaskGenerator(tiny_model, strategy="dense")
     with pytest.raises(ValueError, match="output_mode"):
-        MaskGenerator(tiny_model, output_mode="polygons")
+        AutoMaskGenerator(tiny_model, output_mode="polygons")
 
 
 def test_runs_on_the_float_model_in_batches(tiny_model, photo):
@@ -171,13 +171,13 @@ def test_runs_on_the_float_model_in_batches(tiny_model, photo):
         stability_score_thresh=0.0, box_nms_thresh=1.0,
     )  # fmt: skip
     predictor = Predictor(TorchRuntime(tiny_model))
-    grid = MaskGenerator(predictor, config, "grid").generate(photo)
-    assert grid.decode_calls == 4 and grid.points_decoded == 16 and grid.masks
-    assert all(r["segmentation"].shape == photo.shape[:2] for r in grid.masks)
-    hier = MaskGenerator(predictor, config, "hierarchical").generate(photo)
+    grid = AutoMaskGenerator(predictor, config, "grid").generate(photo)
+    assert grid.decode_calls == 4 and grid.points_decoded == 16 and grid
+    assert all(r["segmentation"].shape == photo.shape[:2] for r in grid)
+    hier = AutoMaskGenerator(predictor, config, "hierarchical").generate(photo)
     assert hier.decode_calls == 1 + -(-(16 - hier.points_skipped) // 5)
-    direct = MaskGenerator(tiny_model, config, "grid").generate(photo)
-    assert [r["bbox"] for r in direct.masks] == [r["bbox"] for r in grid.masks]
+    direct = AutoMaskGenerator(tiny_model, config, "grid").generate(photo)
+    assert [r["bbox"] for r in direct] == [r["bbox"] for r in grid]
 
 
 def test_cli_writes_overlay_and_json(tmp_path, capsys):
@@ -223,19 +223,17 @@ def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
     """Everything over a LiteRT fp32 bundle equals everything over the float model it came from."""
     from tinysam_mobile.build import build_bundle
     from tinysam_mobile.bundle import open_bundle
-    from tinysam_mobile.checkpoints import LoadedCheckpoint
 
     out = tmp_path / "bundle"
-    loaded = LoadedCheckpoint(tiny_model, "untrained:0 (tiny-test)", None)
-    build_bundle(loaded, "tflite", "fp32", out, max_points=8, parity=False, progress=lambda _: None)
+    build_bundle(tiny_model, "tflite", "fp32", out, max_points=8, parity=False, progress=lambda _: None)
     config = EverythingConfig(
         points_per_side=4, sparse_points_per_side=2, pred_iou_thresh=-1e9, stability_score_thresh=0.0,
         box_nms_thresh=1.0,
     )  # fmt: skip
-    on_bundle = MaskGenerator(open_bundle(out, 2), config, "grid").generate(photo)
-    reference = MaskGenerator(TorchRuntime(tiny_model, max_points=8), config, "grid").generate(photo)
+    on_bundle = AutoMaskGenerator(open_bundle(out, 2), config, "grid").generate(photo)
+    reference = AutoMaskGenerator(TorchRuntime(tiny_model, max_points=8), config, "grid").generate(photo)
     assert on_bundle.points_decoded == reference.points_decoded == 16
-    assert len(on_bundle.masks) == len(reference.masks) > 0
-    for ours, theirs in zip(on_bundle.masks, reference.masks, strict=True):
+    assert len(on_bundle) == len(reference) > 0
+    for ours, theirs in zip(on_bundle, reference, strict=True):
         agreement = (ours["segmentation"] == theirs["segmentation"]).mean()
         assert agreement > 0.999 and abs(ours["predicted_iou"] - theirs["predicted_iou"]) < 1e-3

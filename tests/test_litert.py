@@ -61,3 +61,31 @@ def test_convert_command_writes_a_tflite_bundle(tmp_path, capsys):
     assert "litert-torch" in manifest["tools"]
     assert sorted(p.name for p in out.iterdir()) == ["decoder.tflite", "encoder.tflite", "manifest.json"]
     assert "decoder: quantize (fp16)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_recipe_file_chooses_the_int8_ops_without_a_code_change(tmp_path, tiny_model):
+    """The shipped w8a8 recipe keeps the decoder's attention matmuls float; a copy of the file
+    that lists BATCH_MATMUL makes them int8."""
+    from tinysam_mobile.converters import get_target
+    from tinysam_mobile.converters.base import program_jobs
+    from tinysam_mobile.converters.tflite import op_inventory
+    from tinysam_mobile.recipes import load_recipe, recipe_dir
+
+    target = get_target("tflite")
+    backend = target.load()
+    text = (recipe_dir("tflite") / "w8a8.toml").read_text()
+    variant = tmp_path / "w8a8.toml"
+    variant.write_text(
+        text.replace(
+            'static_int8_ops = ["FULLY_CONNECTED"]', 'static_int8_ops = ["FULLY_CONNECTED", "BATCH_MATMUL"]'
+        )
+    )
+    int8_ops = {}
+    for name, path in (("shipped", "w8a8"), ("variant", str(variant))):
+        recipe = load_recipe("tflite", path, backend)
+        (job,) = [j for j in program_jobs(backend, tiny_model, recipe, max_points=8) if j.name == "decoder"]
+        out = backend.convert_program(job, tmp_path / f"{name}.tflite", lambda _m: None)
+        int8_ops[name] = {op.split(":")[0] for op in op_inventory(out) if op.endswith(":INT8")}
+    assert "BATCH_MATMUL" not in int8_ops["shipped"] and "FULLY_CONNECTED" in int8_ops["shipped"]
+    assert "BATCH_MATMUL" in int8_ops["variant"]

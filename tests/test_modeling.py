@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from tinysam_mobile.modeling import TINYSAM, build_sam
+from tinysam_mobile.modeling import TINYSAM, build_untrained
 from tinysam_mobile.modeling.tiny_vit import TinyViTBlock
 
 # Keys of the official tinysam.pth / tinysam_42.3.pth / mobile_sam.pt layout (one per family).
@@ -80,7 +80,7 @@ def test_last_merge_has_stride_one(full_model):
 
 
 def test_strict_load_round_trip_refreshes_attention_bias(state_dict):
-    model = build_sam(TINYSAM)  # eval() already gathered its (zero) biases
+    model = build_untrained(TINYSAM)  # eval() already gathered its (zero) biases
     model.load_state_dict(state_dict, strict=True)
     attn = model.image_encoder.layers[2].blocks[0].attn
     assert torch.equal(attn.ab, attn.attention_biases[:, attn.attention_bias_idxs])
@@ -122,7 +122,7 @@ def test_window_padding_sizes(full_model):
 
 
 def test_half_precision_follows_module_dtype(tiny_model):
-    model = build_sam("tiny-test", seed=0).half()
+    model = build_untrained("tiny-test", seed=0).half()
     attn = model.image_encoder.layers[1].blocks[0].attn
     assert attn.ab.dtype == torch.float16
     x = torch.randn(1, 3, 1024, 1024).half()
@@ -135,7 +135,7 @@ def test_half_precision_follows_module_dtype(tiny_model):
 
 
 def test_untrained_seed_is_deterministic_and_distinct():
-    a, b, c = (build_sam("tiny-test", seed=s).state_dict() for s in (1, 1, 2))
+    a, b, c = (build_untrained("tiny-test", seed=s).state_dict() for s in (1, 1, 2))
     key = "mask_decoder.iou_token.weight"
     assert torch.equal(a[key], b[key])
     assert not torch.equal(a[key], c[key])

@@ -62,11 +62,9 @@ def test_missing_prompt_and_bad_image(tmp_path):
 def test_segments_with_a_bundle(tmp_path, tiny_model, capsys):
     """--bundle runs a converted bundle instead of the float model."""
     from tinysam_mobile.build import build_bundle
-    from tinysam_mobile.checkpoints import LoadedCheckpoint
 
     bundle = tmp_path / "bundle"
-    loaded = LoadedCheckpoint(tiny_model, "untrained:0 (tiny-test)", None)
-    build_bundle(loaded, "tflite", "fp32", bundle, max_points=8, parity=False, progress=lambda _: None)
+    build_bundle(tiny_model, "tflite", "fp32", bundle, max_points=8, parity=False, progress=lambda _: None)
     out = tmp_path / "overlay.png"
     args = [str(ASSETS / "picture1.jpg"), "--point", "380,300", "--bundle", str(bundle), "--out", str(out)]
     assert main(args) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from .assets import bundled_photos
-from .checkpoints import LoadedCheckpoint
+from .checkpoints import LoadedCheckpoint, load_checkpoint
+from .contract import DEFAULT_MAX_POINTS
 from .converters import get_target
 from .export import io_contract
 from .manifest import build_manifest, staged_dir, write_manifest
+from .modeling import Sam
 from .parity import ParityReport, run_parity
 from .recipes import Recipe, load_recipe
 from .runtimes import TorchRuntime
@@ -29,34 +32,63 @@ class BuildResult:
     report: ParityReport | None
 
 
+def parity_entry(report: ParityReport, recipe: Recipe) -> dict[str, Any]:
+    """The manifest's record of a passed parity check: what ran it and whether it was judged."""
+    judged = report.judged
+    return {
+        "passed": True,
+        "judged": judged,
+        "runtime": report.candidate,
+        "real_runtime": recipe.runnable_here(),
+        "photos": len(report.embedding_cosine),
+        "summary": report.summary,
+        "thresholds": asdict(report.thresholds) if report.thresholds else None,
+        "note": None
+        if judged
+        else "untrained weights: the quality contract cannot judge them; metrics are reported only",
+    }
+
+
 def resolve_recipe(target_name: str, recipe_name: str) -> Recipe:
     """Load a recipe of a registered target, validated against what the target supports."""
     target = get_target(target_name)
-    return load_recipe(target.name, recipe_name, target.load().PRECISIONS)
+    return load_recipe(target.name, recipe_name, target.load())
+
+
+def as_loaded(checkpoint: str | os.PathLike[str] | Sam | LoadedCheckpoint) -> LoadedCheckpoint:
+    """A checkpoint spec (name, path, URL, ``untrained[:SEED]``), a model or a loaded checkpoint."""
+    if isinstance(checkpoint, LoadedCheckpoint):
+        return checkpoint
+    if isinstance(checkpoint, Sam):
+        return LoadedCheckpoint.of(checkpoint)
+    return load_checkpoint(os.fspath(checkpoint))
 
 
 def build_bundle(
-    loaded: LoadedCheckpoint,
+    checkpoint: str | os.PathLike[str] | Sam | LoadedCheckpoint,
     target_name: str,
-    recipe_name: str,
-    out_dir: Path,
+    recipe_name: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
     *,
-    max_points: int,
+    max_points: int = DEFAULT_MAX_POINTS,
     parity: bool = True,
     num_threads: int | None = None,
     calibration_dir: Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> BuildResult:
-    """Convert ``loaded.model`` into a bundle at ``out_dir`` (replaced atomically on success).
+    """Convert a model (see :func:`as_loaded`) into a bundle at ``out_dir`` (default
+    ``out/TARGET-RECIPE``), replaced atomically on success, with the target's default recipe
+    unless ``recipe_name`` names one.
 
     When parity fails, nothing is written at ``out_dir``; the report goes to
     ``<out_dir>.parity-failed/`` and :class:`ParityFailure` is raised.
     """
+    loaded = as_loaded(checkpoint)
     target = get_target(target_name)
-    recipe = resolve_recipe(target_name, recipe_name)
+    recipe = resolve_recipe(target_name, recipe_name or target.default_recipe)
+    out_dir = Path(out_dir) if out_dir is not None else Path("out") / f"{target.name}-{recipe.name}"
     decoder_batch = target.decoder_batch
     model = loaded.model
-    config = model.config.name
     report = None
     with staged_dir(out_dir) as stage:
         programs = target.convert(
@@ -68,14 +100,16 @@ def build_bundle(
             progress=progress,
         )
         if parity:
-            progress("parity: float reference vs artifact on the bundled photos")
+            photos = bundled_photos()[: recipe.parity_photos]
+            progress(f"parity: float reference vs artifact on {len(photos)} bundled photo(s)")
             runtime = target.open_runtime(programs, max_points, num_threads, decoder_batch)
             report = run_parity(
                 TorchRuntime(model),  # the official, unpadded semantics
                 runtime,
-                bundled_photos(),
-                thresholds=recipe.thresholds(config),
+                photos,
+                thresholds=recipe.parity,
                 progress=progress,
+                untrained=loaded.untrained,
             )
             report.write(stage / "parity")
             if report.failures:
@@ -93,21 +127,12 @@ def build_bundle(
             encoder=programs.encoder,
             decoder=programs.decoder,
             model={
-                "config": config,
+                "config": model.config.name,
                 "checkpoint": loaded.source,
                 "checkpoint_sha256": loaded.sha256,
                 "untrained": loaded.untrained,
             },
-            parity=None
-            if report is None
-            else {
-                "passed": True,
-                "summary": report.summary,
-                "thresholds": asdict(report.thresholds) if report.thresholds else None,
-                "note": "untrained weights: agreement of logits and masks between runtimes only"
-                if loaded.untrained
-                else None,
-            },
+            parity=None if report is None else parity_entry(report, recipe),
             tools=target.tool_versions(),
         )
         write_manifest(stage, manifest)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import torch
 
-from .modeling import TINYSAM, Sam, SamConfig, build_sam
+from .modeling import TINYSAM, Sam, SamConfig, build_untrained
 
 
 class CheckpointError(Exception):
@@ -69,7 +69,8 @@ _UNTRAINED = re.compile(r"^untrained(?::(\d+))?$")
 
 @dataclass(frozen=True)
 class LoadedCheckpoint:
-    """A model with its provenance: ``source`` as given, ``sha256`` of the file (None if untrained)."""
+    """A model with its provenance: ``source`` as given, ``sha256`` of the file (``None`` for
+    untrained and in-memory models)."""
 
     model: Sam
     source: str
@@ -77,7 +78,13 @@ class LoadedCheckpoint:
 
     @property
     def untrained(self) -> bool:
-        return self.sha256 is None
+        return self.model.untrained
+
+    @classmethod
+    def of(cls, model: Sam) -> LoadedCheckpoint:
+        """An in-memory model (untrained when built by ``build_untrained`` and never loaded)."""
+        kind = "untrained" if model.untrained else "in-memory weights"
+        return cls(model, f"{kind} ({model.config.name})", None)
 
 
 def cache_dir() -> Path:
@@ -99,10 +106,10 @@ def load_checkpoint(spec: str, config: SamConfig = TINYSAM) -> LoadedCheckpoint:
     match = _UNTRAINED.match(spec)
     if match:
         seed = int(match.group(1) or 0)
-        return LoadedCheckpoint(build_sam(config, seed=seed), spec, None)
+        return LoadedCheckpoint(build_untrained(config, seed=seed), spec, None)
     path = resolve_path(spec)
     state_dict = read_state_dict(path)
-    model = build_sam(config)
+    model = build_untrained(config)
     apply_state_dict(model, state_dict, source=str(path))
     return LoadedCheckpoint(model.eval(), spec, file_sha256(path))
 
@@ -263,6 +270,7 @@ def apply_state_dict(model: Sam, state_dict: dict[str, torch.Tensor], source: st
             )
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(state_dict, strict=True)
+    model.untrained = False
 
 
 def _short_list(keys: list[str], limit: int = 5) -> str:

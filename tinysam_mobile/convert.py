@@ -53,11 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 def print_recipes(targets: list[str]) -> None:
     for name in targets:
         target = get_target(name)
-        precisions = target.load().PRECISIONS
+        backend = target.load()
         print(f"{name}:")
         for recipe_name in list_recipes(name):
-            recipe = load_recipe(name, recipe_name, precisions)
-            print(f"  {recipe_name:16s} {recipe.description}")
+            recipe = load_recipe(name, recipe_name, backend)
+            aliases = f" (also: {', '.join(recipe.aliases)})" if recipe.aliases else ""
+            default = " [default]" if recipe_name == target.default_recipe else ""
+            print(f"  {recipe_name:16s} {recipe.description}{aliases}{default}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ", ".join(f"{a['file']} {a['bytes'] / 1e6:.1f} MB" for a in artifacts.values())
     if result.report is not None:
         s = result.report.summary
+        verdict = "passed" if result.report.judged else "measured (untrained weights: not judged)"
         progress(
-            f"parity passed: logit max-abs {s['max_logit_abs']:.3g}, mask IoU >= {s['min_mask_iou']:.4f}, "
-            f"best-mask agreement {s['min_best_mask_agreement']:.2f}"
+            f"parity {verdict}: logit max-abs {s['max_logit_abs']:.3g}, mask IoU >= {s['min_mask_iou']:.4f} "
+            f"(mean {s['mean_mask_iou']:.4f}), best-mask agreement {s['mean_best_mask_agreement']:.2f}"
         )
     progress(f"bundle written to {result.bundle_dir} ({sizes})")
     return 0

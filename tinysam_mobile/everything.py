@@ -76,15 +76,23 @@ class EverythingConfig:
             raise ValueError(f"min_mask_region_area must be >= 0, got {self.min_mask_region_area}")
 
 
-@dataclass
-class EverythingResult:
-    """Masks plus what it cost: prompts decoded, ``Runtime.decode`` calls, dense points skipped."""
+class EverythingResult(list):
+    """SAM's list of mask records (see :meth:`AutoMaskGenerator.generate`), plus what it cost as
+    attributes: ``strategy``, ``points_decoded``, ``decode_calls`` and ``points_skipped``."""
 
-    masks: list[dict]
-    strategy: str
-    points_decoded: int
-    decode_calls: int
-    points_skipped: int = 0
+    def __init__(
+        self,
+        records: list[dict],
+        strategy: str,
+        points_decoded: int,
+        decode_calls: int,
+        points_skipped: int = 0,
+    ) -> None:
+        super().__init__(records)
+        self.strategy = strategy
+        self.points_decoded = points_decoded
+        self.decode_calls = decode_calls
+        self.points_skipped = points_skipped
 
 
 def point_grid(points_per_side: int) -> np.ndarray:
@@ -230,8 +238,24 @@ class _ImageRun:
         return masks
 
 
-class MaskGenerator:
-    """Automatic mask generation over a :class:`Predictor` (any runtime); stateless between calls."""
+# SAM's crop options: accepted at their defaults (no crops), refused otherwise.
+_SAM_CROP_DEFAULTS = {
+    "crop_n_layers": 0,
+    "crop_nms_thresh": 0.7,
+    "crop_overlap_ratio": 512 / 1500,
+    "crop_n_points_downscale_factor": 1,
+    "point_grids": None,
+}
+
+
+class AutoMaskGenerator:
+    """Automatic mask generation over a :class:`Predictor` (any runtime); stateless between calls.
+
+    Takes SAM's ``SamAutomaticMaskGenerator`` arguments (``points_per_side``, ``points_per_batch``,
+    ``pred_iou_thresh``, ``stability_score_thresh``, ``stability_score_offset``,
+    ``box_nms_thresh``, ``min_mask_region_area``, ``output_mode``) or an :class:`EverythingConfig`,
+    plus ``strategy`` (TinySAM's ``hierarchical`` by default, or SAM's ``grid``).
+    """
 
     def __init__(
         self,
@@ -239,18 +263,31 @@ class MaskGenerator:
         config: EverythingConfig | None = None,
         strategy: str = "hierarchical",
         output_mode: str = "binary_mask",
+        **options: object,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
         if output_mode not in OUTPUT_MODES:
             raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {output_mode!r}")
+        for name, default in _SAM_CROP_DEFAULTS.items():
+            if name in options and options.pop(name) != default:
+                raise ValueError(
+                    f"{name}: crops are not supported (TinySAM's generators run on the whole image)"
+                )
+        if config is not None and options:
+            raise ValueError(f"give either config or keyword options, not both: {sorted(options)}")
+        fields = set(vars(EverythingConfig()))
+        unknown = sorted(set(options) - fields)
+        if unknown:
+            raise TypeError(f"unknown option(s) {unknown}; known: {sorted(fields | set(_SAM_CROP_DEFAULTS))}")
         self.predictor = model if isinstance(model, Predictor) else Predictor(model)
-        self.config = config or EverythingConfig()
+        self.config = config or EverythingConfig(**options)  # type: ignore[arg-type]
         self.strategy = strategy
         self.output_mode = output_mode
 
     def generate(self, image: np.ndarray | Image.Image, progress: Progress | None = None) -> EverythingResult:
-        """All masks of ``image`` as SAM-style records (see :func:`_records`)."""
+        """All masks of ``image``: a list of SAM-style records (see :meth:`_records`) that also
+        carries the counters (:class:`EverythingResult`)."""
         self.predictor.set_image(image)
         run = _ImageRun(self.predictor, self.config, progress)
         dense = run.pixel_points(self.config.points_per_side)
@@ -350,12 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         image = np.asarray(Image.open(args.image).convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         sys.exit(f"error: cannot read image {args.image}: {exc}")
-    generator = MaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
+    generator = AutoMaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
     start = time.perf_counter()
     with ProgressBar("decoding prompts") as bar:
         result = generator.generate(image, progress=bar.update)
     seconds = time.perf_counter() - start
-    masks = [rle.decode(r["segmentation"]) for r in result.masks]
+    masks = [rle.decode(r["segmentation"]) for r in result]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     overlay_masks(image, masks).save(args.out)
     if args.json is not None:
@@ -364,11 +401,11 @@ def main(argv: list[str] | None = None) -> int:
             "size": list(image.shape[:2]),
             "strategy": result.strategy,
             "points_decoded": result.points_decoded,
-            "annotations": result.masks,
+            "annotations": list(result),
         }
         _write_json(args.json, payload)
     print(
-        f"{len(result.masks)} masks ({result.strategy}: {result.points_decoded} prompts decoded, "
+        f"{len(result)} masks ({result.strategy}: {result.points_decoded} prompts decoded, "
         f"{result.points_skipped} skipped) in {seconds:.2f} s -> {args.out}"
     )
     return 0
@@ -376,3 +413,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+SamAutomaticMaskGenerator = AutoMaskGenerator  # segment-anything's name

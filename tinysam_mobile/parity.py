@@ -22,42 +22,58 @@ from PIL import Image
 from .predictor import Predictor
 from .runtimes.base import Runtime
 
+JUDGES = ("always", "trained")
+
+# summary metric -> (threshold field, True when larger is better)
+METRICS = {
+    "max_logit_abs": ("max_logit_abs", False),
+    "min_logit_cosine": ("min_logit_cosine", True),
+    "min_mask_iou": ("min_mask_iou", True),
+    "mean_mask_iou": ("min_mean_mask_iou", True),
+    "max_iou_delta": ("max_iou_delta", False),
+    "mean_best_mask_agreement": ("min_mean_best_mask_agreement", True),
+    "min_embedding_cosine": ("min_embedding_cosine", True),
+}
+
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Pass/fail bounds. Defaults are the fp32 contract.
+    """A recipe's parity contract: bounds on the report's summary (``None``: not checked).
 
-    ``tolerance``: slack allowed on every bound (quantized recipes record their measured values
-    as bounds and set it to 0.01; for ``max_logit_abs`` it is also applied relatively).
+    ``judge``: ``"always"`` for contracts that hold for any weights (fp32 exactness), ``"trained"``
+    for quality contracts, which only a trained checkpoint can be judged by (untrained logits are
+    about ±0.25 and their masks noise: the metrics are reported, not judged). The defaults are the
+    fp32 contract.
     """
 
-    max_logit_abs: float = 1e-3
-    min_logit_cosine: float = 0.99999
-    min_mask_iou: float = 0.999
-    max_iou_delta: float = 1e-3
-    min_best_mask_agreement: float = 1.0
-    min_embedding_cosine: float = 0.99999
-    tolerance: float = 0.0
+    judge: str = "always"
+    max_logit_abs: float | None = 1e-3
+    min_logit_cosine: float | None = 0.99999
+    min_mask_iou: float | None = 0.999
+    min_mean_mask_iou: float | None = None
+    max_iou_delta: float | None = 1e-3
+    min_mean_best_mask_agreement: float | None = 1.0
+    min_embedding_cosine: float | None = 0.99999
+
+    def __post_init__(self) -> None:
+        if self.judge not in JUDGES:
+            raise ValueError(f"judge must be one of {JUDGES}, got {self.judge!r}")
+
+    def judges(self, untrained: bool) -> bool:
+        """Whether these bounds apply to a checkpoint (``untrained``: seeded random weights)."""
+        return self.judge == "always" or not untrained
 
     def failures(self, summary: dict[str, float]) -> list[str]:
         """Human-readable list of the bounds ``summary`` violates (empty when it passes)."""
-        t = self.tolerance
-        checks = [
-            ("max_logit_abs", summary["max_logit_abs"] <= self.max_logit_abs * (1 + t) + t),
-            ("max_iou_delta", summary["max_iou_delta"] <= self.max_iou_delta + t),
-            ("min_logit_cosine", summary["min_logit_cosine"] >= self.min_logit_cosine - t),
-            ("min_mask_iou", summary["min_mask_iou"] >= self.min_mask_iou - t),
-            (
-                "min_best_mask_agreement",
-                summary["min_best_mask_agreement"] >= self.min_best_mask_agreement - t,
-            ),
-            ("min_embedding_cosine", summary["min_embedding_cosine"] >= self.min_embedding_cosine - t),
-        ]
-        return [
-            f"{key}: measured {summary[key]:.6g}, bound {getattr(self, key):.6g} (tolerance {t})"
-            for key, ok in checks
-            if not ok
-        ]
+        out = []
+        for metric, (field_name, larger_is_better) in METRICS.items():
+            bound = getattr(self, field_name)
+            if bound is None:
+                continue
+            ok = summary[metric] >= bound if larger_is_better else summary[metric] <= bound
+            if not ok:
+                out.append(f"{metric}: measured {summary[metric]:.6g}, bound {bound:.6g}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ class ParityReport:
     cases: list[CaseResult]
     embedding_cosine: dict[str, float]
     thresholds: Thresholds | None = None
+    untrained: bool = False
 
     @property
     def summary(self) -> dict[str, float]:
@@ -119,14 +136,20 @@ class ParityReport:
             "max_logit_abs": max(v["logit_max_abs"] for v in values),
             "min_logit_cosine": min(v["logit_cosine"] for v in values),
             "min_mask_iou": min(v["mask_iou"] for v in values),
+            "mean_mask_iou": float(np.mean([v["mean_mask_iou"] for v in values])),
             "max_iou_delta": max(v["iou_delta"] for v in values),
-            "min_best_mask_agreement": float(np.mean([v["best_mask_agrees"] for v in values])),
+            "mean_best_mask_agreement": float(np.mean([v["best_mask_agrees"] for v in values])),
             "min_embedding_cosine": min(self.embedding_cosine.values()),
         }
 
     @property
+    def judged(self) -> bool:
+        """Whether the thresholds apply (see :meth:`Thresholds.judges`)."""
+        return self.thresholds is not None and self.thresholds.judges(self.untrained)
+
+    @property
     def failures(self) -> list[str]:
-        return [] if self.thresholds is None else self.thresholds.failures(self.summary)
+        return self.thresholds.failures(self.summary) if self.judged else []
 
     def to_dict(self) -> dict:
         return {
@@ -134,6 +157,7 @@ class ParityReport:
             "candidate": self.candidate,
             "summary": self.summary,
             "thresholds": None if self.thresholds is None else asdict(self.thresholds),
+            "judged": self.judged,
             "passed": not self.failures,
             "failures": self.failures,
             "embedding_cosine": self.embedding_cosine,
@@ -166,10 +190,12 @@ def compare_outputs(
     """Metrics between two ``predict(return_logits=True)`` results (masks, iou, low-res)."""
     (ref_logits, ref_iou, ref_low), (cand_logits, cand_iou, cand_low) = ref, cand
     ref_masks, cand_masks = ref_logits > 0, cand_logits > 0
+    ious = [_mask_iou(r, c) for r, c in zip(ref_masks, cand_masks, strict=True)]
     return {
         "logit_max_abs": float(np.abs(ref_low - cand_low).max()),
         "logit_cosine": _cosine(ref_low, cand_low),
-        "mask_iou": min(_mask_iou(r, c) for r, c in zip(ref_masks, cand_masks, strict=True)),
+        "mask_iou": min(ious),
+        "mean_mask_iou": float(np.mean(ious)),
         "iou_delta": float(np.abs(ref_iou - cand_iou).max()),
         "best_mask_agrees": float(np.argmax(ref_iou) == np.argmax(cand_iou)),
     }
@@ -182,8 +208,10 @@ def run_parity(
     cases: tuple[PromptCase, ...] = PROMPT_CASES,
     thresholds: Thresholds | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    untrained: bool = False,
 ) -> ParityReport:
-    """Run every case on every photo through both runtimes and collect the metrics."""
+    """Run every case on every photo through both runtimes and collect the metrics
+    (``untrained``: the weights are seeded random ones, see :meth:`Thresholds.judges`)."""
     ref_pred, cand_pred = Predictor(reference), Predictor(candidate)
     results: list[CaseResult] = []
     embedding_cosine: dict[str, float] = {}
@@ -208,7 +236,7 @@ def run_parity(
                     photo.name, case.name, compare_outputs(ref, cand), ref[0][best] > 0, cand[0][best] > 0
                 )
             )
-    return ParityReport(reference.name, candidate.name, results, embedding_cosine, thresholds)
+    return ParityReport(reference.name, candidate.name, results, embedding_cosine, thresholds, untrained)
 
 
 def mask_grid(cases: list[CaseResult], cell: int = 192) -> Image.Image:

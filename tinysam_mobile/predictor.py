@@ -7,22 +7,44 @@ predicted IoUs; a padding point is appended when points come without a box. ``mu
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
 
 from . import contract, transforms
+from .checkpoints import DEFAULT_CHECKPOINT, load_checkpoint
 from .modeling import Sam
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime, TorchRuntime
 
 
 class Predictor:
-    """Prompted segmentation over any :class:`~tinysam_mobile.runtimes.Runtime` (numpy in and out)."""
+    """Prompted segmentation over any :class:`~tinysam_mobile.runtimes.Runtime` (numpy in and out).
+
+    ``Predictor(model)`` takes a float :class:`Sam` (what SAM's ``SamPredictor(sam)`` takes) or any
+    runtime; :meth:`from_pretrained` loads a checkpoint and :meth:`from_bundle` opens a converted
+    bundle.
+    """
 
     def __init__(self, model: Sam | Runtime) -> None:
         self.runtime: Runtime = TorchRuntime(model) if isinstance(model, Sam) else model
         self.reset_image()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike[str] = DEFAULT_CHECKPOINT) -> Predictor:
+        """The float model of a checkpoint: a known name, a path, an http(s) URL or
+        ``untrained[:SEED]`` (see :func:`tinysam_mobile.load_checkpoint`)."""
+        return cls(load_checkpoint(os.fspath(name_or_path)).model)
+
+    @classmethod
+    def from_bundle(cls, bundle_dir: str | os.PathLike[str], num_threads: int | None = None) -> Predictor:
+        """A converted bundle's programs on their runtime (manifest and hashes verified first)."""
+        from .bundle import open_bundle
+
+        return cls(open_bundle(Path(bundle_dir), num_threads=num_threads))
 
     def reset_image(self) -> None:
         """Forget the current image and its embedding."""
@@ -129,3 +151,6 @@ class Predictor:
             mask = mask[None]
         packed_coords, packed_labels = pack_prompt(coords, labels, box)
         return PromptBatch(packed_coords[None], packed_labels[None], mask)
+
+
+SamPredictor = Predictor  # segment-anything's name

@@ -1,40 +1,71 @@
 """Quantization recipes: TOML files under ``quant_recipes/<target>/``, validated by one schema.
 
-A recipe says *what* (precision per program, calibration, parity thresholds); the target's
-converter decides *how*. Unknown keys, wrong types and unknown values are errors that name the
-file and the key.
+A recipe says *how* each program is quantized, in the scheme's name and in the backend's own
+options, and which parity contract the artifact must meet. Unknown keys, wrong types and unknown
+values are errors that name the file and the key. Schema (version 2)::
 
-Schema (every section optional unless noted)::
-
-    name = "xnnpack_int8"            # required, equals the file stem
-    target = "executorch"            # required, equals the folder
+    schema = 2
+    name = "w8a8"                    # required, equals the file stem; names state the scheme
+    aliases = ["int8"]               # earlier names that still select this recipe
+    target = "tflite"                # required, equals the folder
     description = "..."              # required
-    [encoder] / [decoder]
-    precision = "fp32" | "fp16" | "int8" | ...   # required; allowed values depend on the target
-    [calibration]                    # required when a precision quantizes activations statically
-    images = 3                       # bundled photos to use (or --calibration-dir)
+    runnable_on = ["linux", "darwin"]  # platforms whose real runtime runs the artifact (default:
+                                     # any); elsewhere parity is "not checked", never passed
+
+    [encoder] / [decoder]            # required
+    scheme = "w8a8"                  # see SCHEMES below; allowed values depend on the target
+    [decoder.ai_edge_quantizer]      # options for the backend's own configuration (its name:
+    static_int8_ops = [...]          # the target's OPTIONS_TABLE), checked by the target
+
+    [calibration]                    # required when a scheme quantizes activations statically
+    images = 3                       # bundled photos (or --calibration-dir), each also mirrored
     prompts_per_image = 16           # sampled point / box / mask prompts for the decoder
     seed = 0
-    [parity]                         # thresholds; see tinysam_mobile.parity.Thresholds
-    max_logit_abs = 1e-3
-    ...
-    [parity.by_config.tiny-test]     # overrides for another model config
-    ...
+
+    [parity]                         # the contract, see tinysam_mobile.parity.Thresholds
+    judge = "trained"                # "always" (exactness, any weights) or "trained" (quality)
+    photos = 3                       # bundled photos the parity check runs on
+    min_mask_iou = 0.8               # ... any Thresholds field; absent ones keep their default,
+    max_logit_abs = false            # false disables a bound
+
+Schemes (one name means one thing on every target): ``fp32``; ``fp16`` (fp16 weights and
+compute); ``fp16_weights`` (fp16 weights, fp32 compute); ``w8_fp16`` (int8 weights, fp16 compute);
+``palette4_fp16`` / ``palette6_fp16`` (4 / 6-bit weight palettes, fp16 compute); ``w8_dynamic``
+(int8 weights, activations quantized on the fly); ``w8a8`` (int8 weights and statically quantized
+int8 activations where the backend options say).
 """
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .parity import Thresholds
+
+SCHEMA = 2
+SCHEMES = frozenset(
+    {"fp32", "fp16", "fp16_weights", "w8_fp16", "palette4_fp16", "palette6_fp16", "w8_dynamic", "w8a8"}
+)
+# Schemes with statically quantized activations, in any target.
+CALIBRATED_SCHEMES = frozenset({"w8a8"})
+DEFAULT_PARITY_PHOTOS = 3
 
 
 class RecipeError(ValueError):
     """A recipe file is missing or invalid; the message names the file and the key."""
+
+
+class RecipeBackend(Protocol):
+    """What a target module tells the schema: its schemes and how to check its options table."""
+
+    SCHEMES: frozenset[str]
+    OPTIONS_TABLE: str
+
+    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -47,33 +78,55 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class ProgramRecipe:
+    """The scheme of one program and the backend options that say how it is applied."""
+
+    scheme: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A validated recipe."""
 
     name: str
     target: str
     description: str
-    encoder_precision: str
-    decoder_precision: str
+    encoder: ProgramRecipe
+    decoder: ProgramRecipe
     calibration: Calibration | None
     parity: Thresholds
-    parity_by_config: dict[str, Thresholds] = field(default_factory=dict)
+    parity_photos: int = DEFAULT_PARITY_PHOTOS
+    aliases: tuple[str, ...] = ()
+    runnable_on: tuple[str, ...] | None = None
     source: dict[str, Any] = field(default_factory=dict)
 
-    def thresholds(self, config_name: str) -> Thresholds:
-        """Parity thresholds for a model config (falls back to the recipe's default)."""
-        return self.parity_by_config.get(config_name, self.parity)
+    def program(self, name: str) -> ProgramRecipe:
+        """The recipe of ``"encoder"`` or ``"decoder"``."""
+        return {"encoder": self.encoder, "decoder": self.decoder}[name]
 
     @property
     def calibrated(self) -> bool:
         """Whether a program quantizes activations statically, so calibration data is needed."""
-        return bool({self.encoder_precision, self.decoder_precision} & CALIBRATED_PRECISIONS)
+        return bool({self.encoder.scheme, self.decoder.scheme} & CALIBRATED_SCHEMES)
+
+    def runnable_here(self, platform: str = sys.platform) -> bool:
+        """Whether the artifact's real runtime runs on ``platform`` (``sys.platform`` form)."""
+        return self.runnable_on is None or platform in self.runnable_on
 
 
-# Precisions with statically quantized activations, in any target.
-CALIBRATED_PRECISIONS = frozenset({"int8", "w8a8"})
-
-_TOP_KEYS = {"name", "target", "description", "encoder", "decoder", "calibration", "parity"}
+_TOP_KEYS = {
+    "schema",
+    "name",
+    "aliases",
+    "target",
+    "description",
+    "runnable_on",
+    "encoder",
+    "decoder",
+    "calibration",
+    "parity",
+}
 
 
 def recipe_dir(target: str) -> Path:
@@ -86,9 +139,26 @@ def list_recipes(target: str) -> list[str]:
     return sorted(p.stem for p in recipe_dir(target).glob("*.toml"))
 
 
-def load_recipe(target: str, name: str, precisions: frozenset[str]) -> Recipe:
-    """Load and validate ``quant_recipes/<target>/<name>.toml`` (or a path to a .toml file)."""
-    path = Path(name) if name.endswith(".toml") else recipe_dir(target) / f"{name}.toml"
+def _aliases(target: str) -> dict[str, str]:
+    """Alias -> recipe name for ``target``'s shipped recipes."""
+    out = {}
+    for path in recipe_dir(target).glob("*.toml"):
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError:
+            continue
+        for alias in data.get("aliases", []):
+            out[alias] = path.stem
+    return out
+
+
+def load_recipe(target: str, name: str, backend: RecipeBackend) -> Recipe:
+    """Load and validate ``quant_recipes/<target>/<name>.toml`` (a name, an alias, or a path to
+    a .toml file) against what ``backend`` supports."""
+    if name.endswith(".toml"):
+        path = Path(name)
+    else:
+        path = recipe_dir(target) / f"{_aliases(target).get(name, name)}.toml"
     if not path.is_file():
         known = ", ".join(list_recipes(target)) or "none"
         raise RecipeError(f"no recipe {name!r} for target {target!r}; known: {known}")
@@ -96,57 +166,67 @@ def load_recipe(target: str, name: str, precisions: frozenset[str]) -> Recipe:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML: {exc}") from None
-    return parse_recipe(data, target, precisions, where=str(path), stem=path.stem)
+    return parse_recipe(data, target, backend, where=str(path), stem=path.stem)
 
 
-def parse_recipe(
-    data: dict[str, Any], target: str, precisions: frozenset[str], where: str, stem: str
-) -> Recipe:
+def parse_recipe(data: dict[str, Any], target: str, backend: RecipeBackend, where: str, stem: str) -> Recipe:
     """Validate a recipe dict (see the module docstring)."""
     _no_unknown(data, _TOP_KEYS, where)
-    for key in ("name", "target", "description", "encoder", "decoder"):
+    for key in ("schema", "name", "target", "description", "encoder", "decoder"):
         if key not in data:
             raise RecipeError(f"{where}: missing required key {key!r}")
+    if data["schema"] != SCHEMA:
+        raise RecipeError(f"{where}: schema {data['schema']!r}, this tool reads schema {SCHEMA}")
     if data["name"] != stem:
         raise RecipeError(f"{where}: name {data['name']!r} must equal the file name {stem!r}")
     if data["target"] != target:
         raise RecipeError(f"{where}: target {data['target']!r} but the recipe is for {target!r}")
-    program_precision = {}
-    for program in ("encoder", "decoder"):
-        section = _table(data[program], f"{where} [{program}]")
-        _no_unknown(section, {"precision"}, f"{where} [{program}]")
-        precision = section.get("precision")
-        if precision not in precisions:
-            raise RecipeError(
-                f"{where} [{program}] precision {precision!r}: expected one of {sorted(precisions)}"
-            )
-        program_precision[program] = precision
+    programs = {name: _program(data[name], name, backend, where) for name in ("encoder", "decoder")}
     calibration = None
     if "calibration" in data:
         calibration = _dataclass_from(Calibration, data["calibration"], f"{where} [calibration]")
     parity_data = dict(_table(data.get("parity", {}), f"{where} [parity]"))
-    by_config_data = _table(parity_data.pop("by_config", {}), f"{where} [parity.by_config]")
-    parity = _dataclass_from(Thresholds, parity_data, f"{where} [parity]")
-    by_config = {
-        cfg: _dataclass_from(
-            Thresholds, {**parity_data, **_table(v, cfg)}, f"{where} [parity.by_config.{cfg}]"
-        )
-        for cfg, v in by_config_data.items()
-    }
+    photos = parity_data.pop("photos", DEFAULT_PARITY_PHOTOS)
+    if not isinstance(photos, int) or isinstance(photos, bool) or photos < 1:
+        raise RecipeError(f"{where} [parity] photos: expected a positive int, got {photos!r}")
     recipe = Recipe(
         name=data["name"],
         target=target,
         description=str(data["description"]),
-        encoder_precision=program_precision["encoder"],
-        decoder_precision=program_precision["decoder"],
+        encoder=programs["encoder"],
+        decoder=programs["decoder"],
         calibration=calibration,
-        parity=parity,
-        parity_by_config=by_config,
+        parity=_dataclass_from(Thresholds, parity_data, f"{where} [parity]"),
+        parity_photos=photos,
+        aliases=tuple(_strings(data.get("aliases", []), f"{where} aliases")),
+        runnable_on=tuple(_strings(data["runnable_on"], f"{where} runnable_on"))
+        if "runnable_on" in data
+        else None,
         source=data,
     )
     if recipe.calibrated and calibration is None:
         raise RecipeError(f"{where}: a statically quantized recipe needs a [calibration] section")
     return recipe
+
+
+def _program(value: Any, name: str, backend: RecipeBackend, where: str) -> ProgramRecipe:
+    section = _table(value, f"{where} [{name}]")
+    _no_unknown(section, {"scheme", backend.OPTIONS_TABLE}, f"{where} [{name}]")
+    scheme = section.get("scheme")
+    if scheme not in backend.SCHEMES:
+        raise RecipeError(f"{where} [{name}] scheme {scheme!r}: expected one of {sorted(backend.SCHEMES)}")
+    options = _table(section.get(backend.OPTIONS_TABLE, {}), f"{where} [{name}.{backend.OPTIONS_TABLE}]")
+    try:
+        checked = backend.check_options(scheme, name, dict(options))
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"{where} [{name}.{backend.OPTIONS_TABLE}]: {exc}") from None
+    return ProgramRecipe(scheme, checked)
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RecipeError(f"{where}: expected a list of strings, got {value!r}")
+    return value
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
@@ -162,16 +242,24 @@ def _no_unknown(data: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def _dataclass_from(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Build a frozen dataclass from a TOML table, checking keys and value types."""
+    """Build a frozen dataclass from a TOML table, checking keys and value types (for optional
+    float fields, ``false`` means ``None``: the bound is not checked)."""
     spec = {f.name: f for f in fields(cls)}
     _no_unknown(_table(data, where), set(spec), where)
     values = {}
     for key, value in data.items():
         default = getattr(cls(), key)
-        kind = float if isinstance(default, float) else type(default)
+        optional_float = "float | None" in str(spec[key].type)
+        if optional_float and value is False:
+            values[key] = None
+            continue
+        kind = float if optional_float or isinstance(default, float) else type(default)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or isinstance(value, bool) != isinstance(default, bool):
             raise RecipeError(f"{where} {key}: expected {kind.__name__}, got {value!r}")
         values[key] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise RecipeError(f"{where}: {exc}") from None

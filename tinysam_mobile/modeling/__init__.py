@@ -7,11 +7,12 @@ import torch
 from .configs import CONFIGS, TINY, TINYSAM, SamConfig, get_config
 from .sam import Sam
 
-__all__ = ["CONFIGS", "TINY", "TINYSAM", "Sam", "SamConfig", "build_sam", "get_config"]
+__all__ = ["CONFIGS", "TINY", "TINYSAM", "Sam", "SamConfig", "build_untrained", "get_config"]
 
 
-def build_sam(config: SamConfig | str = TINYSAM, seed: int | None = None) -> Sam:
-    """Build a model in eval mode; with ``seed``, its untrained weights are reproducible.
+def build_untrained(config: SamConfig | str = TINYSAM, seed: int | None = None) -> Sam:
+    """An untrained model in eval mode; with ``seed``, its weights are reproducible (for
+    structure-only tests and offline runs: see :func:`tinysam_mobile.build_sam` to load weights).
 
     When seeded, the tensors PyTorch initialises to constants (BatchNorm statistics, norm
     affines, biases, attention biases) are randomised too, so an untrained model exercises every

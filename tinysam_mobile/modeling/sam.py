@@ -23,6 +23,9 @@ class Sam(nn.Module):
     def __init__(self, cfg: SamConfig) -> None:
         super().__init__()
         self.config = cfg
+        # True until weights are loaded (tinysam_mobile.checkpoints.apply_state_dict): conversions
+        # report, but do not judge, the quality of untrained models.
+        self.untrained = True
         self.image_encoder = TinyViT(cfg.encoder)
         self.prompt_encoder = PromptEncoder(
             cfg.decoder.embed_dim,
