@@ -91,7 +91,7 @@ public struct BundleManifest {
         let (b, low, masks) = (m.decoderBatch, Transforms.lowResSize, DecoderBatches.masks)
         let embeddings = m.decoderInputs[0].shape
         try require(embeddings.count == 4 && embeddings[0] == 1,
-                    "io.decoder_inputs image_embeddings has shape \(embeddings), expected [1, C, H, W]")
+                    "io: decoder image_embeddings has shape \(embeddings), expected [1, C, H, W]")
         let expected = [[b, m.maxPoints, 2], [b, m.maxPoints], [b, 1, low, low], [b], [b, masks, low, low], [b, masks]]
         for (spec, shape) in zip(m.decoderInputs.dropFirst() + m.decoderOutputs, expected) {
             try require(spec.shape == shape, "io: decoder \(spec.name) has shape \(spec.shape), expected \(shape) "

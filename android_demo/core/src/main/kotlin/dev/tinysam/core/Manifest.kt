@@ -92,7 +92,7 @@ data class BundleManifest(
             val low = Transforms.LOW_RES_SIZE
             val embeddings = m.decoderInputs[0].shape
             if (embeddings.size != 4 || embeddings[0] != 1) {
-                throw IllegalArgumentException("io.decoder_inputs image_embeddings has shape $embeddings, expected [1, C, H, W]")
+                throw IllegalArgumentException("io: decoder image_embeddings has shape $embeddings, expected [1, C, H, W]")
             }
             val expected = listOf(
                 listOf(b, m.maxPoints, 2), listOf(b, m.maxPoints), listOf(b, 1, low, low), listOf(b),
