@@ -2,8 +2,10 @@
 
     .venv/bin/python scripts/make_golden.py [--out tests/golden]
 
-Every value comes from the Python reference implementation (transforms, prompt packing, mask
-upscaling, everything-mode pieces). ``tests/test_golden.py`` checks the checked-in files are what
+Every value comes from the Python reference implementation (transforms, prompt packing, the
+decoder calls of ``decoder_feeds``, mask upscaling, everything-mode pieces). Large float arrays are
+given as the SHA-256 of their float32 little-endian bytes (``*_sha256``), so the cores must match
+them bit for bit. ``tests/test_golden.py`` checks the checked-in files are what
 this script writes, then compiles and runs the Kotlin core's JUnit suite against them;
 ``tests/test_swift_core.py`` runs the Swift core's XCTest suite against the same files.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,18 +24,28 @@ import torch
 from PIL import Image
 
 from tinysam_mobile import contract, mask_ops, transforms
-from tinysam_mobile.everything import EverythingConfig, low_res_cells, point_grid
+from tinysam_mobile.contract import DECODER_OUTPUTS, ENCODER_OUTPUTS
+from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, low_res_cells, point_grid
 from tinysam_mobile.export import io_contract
 from tinysam_mobile.manifest import artifact_entry, build_manifest
 from tinysam_mobile.modeling import TINY, build_untrained
-from tinysam_mobile.oracle import OracleRuntime, synthetic_scene
+from tinysam_mobile.oracle import OracleRuntime, Scene, synthetic_scene
 from tinysam_mobile.prompts import PromptBatch, pack_prompt
+from tinysam_mobile.runtimes.base import Feed, ProgramRuntime, decoder_feeds
 
 SIZES = [(770, 769), (480, 640), (1024, 1024), (7, 10), (1, 5000), (5000, 1), (333, 2000)]
 
 
 def _floats(values: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(values, np.float64).ravel()]
+
+
+def _sha256(arrays: list[np.ndarray]) -> str:
+    """SHA-256 of the arrays' float32 little-endian bytes, one after the other."""
+    digest = hashlib.sha256()
+    for values in arrays:
+        digest.update(np.ascontiguousarray(values, "<f4").tobytes())
+    return digest.hexdigest()
 
 
 def low_res_pattern() -> np.ndarray:
@@ -126,6 +139,95 @@ def prompt_vectors() -> list[dict]:
     return out
 
 
+# Prompt sets for decoder_feeds: (points, labels, box, mask seed) in the 1024 frame.
+BATCH_PROMPTS = {
+    "mixed": [
+        ([[120.25, 300.5], [400.75, 80.1], [10.0, 1000.3]], [1, 0, 1], None, None),
+        (None, None, [15.5, 20.25, 700.8, 650.1], None),
+        ([[333.3, 444.4]], [1], [100.0, 150.5, 900.25, 1000.0], None),
+        ([[512.0, 512.0]], [1], None, None),
+        ([[0.3, 1023.7]], [0], None, None),
+        ([[50.0, 60.0], [70.0, 80.0]], [0, 1], [10.0, 20.0, 300.0, 400.0], None),
+        ([[100.5 * i, 90.25 * i] for i in range(7)], [1, 0, 1, 1, 0, 1, 0], None, None),
+    ],
+    "small": [
+        ([[5.5, 6.5], [7.25, 8.75]], [1, 0], None, None),
+        (None, None, [1.0, 2.0, 3.0, 4.0], None),
+        ([[9.9, 8.8]], [1], [0.5, 0.5, 1000.5, 900.5], None),
+        ([[1.0, 2.0]], [1], None, None),
+    ],
+    "masked": [
+        ([[200.0, 300.0]], [1], None, 0),
+        ([[10.0, 20.0], [30.0, 40.0]], [1, 0], [5.0, 5.0, 600.0, 700.0], 1),
+        (None, None, [64.0, 32.0, 512.0, 256.0], 2),
+        ([[1023.9, 0.1]], [1], None, 3),
+    ],
+    "too_many": [
+        ([[1.0, 1.0]], [1], None, None),
+        ([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [1, 0, 1], None, None),
+    ],
+}
+BATCH_CASES = [("mixed", 8), ("small", 3), ("masked", 8), ("too_many", 3)]
+
+
+def mask_input_pattern(seed: int) -> np.ndarray:
+    """A prompt's 256 x 256 mask_input: ``((7 x + 13 y + 31 seed) % 97 - 48) / 8``, exact in float32."""
+    y, x = np.mgrid[: contract.LOW_RES_SIZE, : contract.LOW_RES_SIZE]
+    return (((7 * x + 13 * y + 31 * seed) % 97 - 48) / 8).astype(np.float32)
+
+
+def batch_vectors() -> dict:
+    """``decoder_feeds`` over prompt sets of mixed sizes: the calls a program of N slots and B prompts
+    per call gets (``image_embeddings`` is passed through and left out)."""
+    cases = []
+    for name, max_points in BATCH_CASES:
+        prompts = BATCH_PROMPTS[name]
+        packed = [
+            pack_prompt(
+                None if points is None else np.array(points, float),
+                None if labels is None else np.array(labels, float),
+                None if box is None else np.array(box, float),
+            )
+            for points, labels, box, _ in prompts
+        ]
+        # One PromptBatch: rows padded to the longest prompt with unused slots (as a caller would).
+        longest = max(len(labels) for _, labels in packed)
+        rows = [PromptBatch(coords[None], labels[None]).padded_to(longest) for coords, labels in packed]
+        seeds = [seed for *_, seed in prompts]
+        masks = None if seeds[0] is None else np.stack([mask_input_pattern(s)[None] for s in seeds])
+        batch = PromptBatch(
+            np.concatenate([r.coords for r in rows]), np.concatenate([r.labels for r in rows]), masks
+        )
+        for decoder_batch in (1, 3, 64):
+            case = {
+                "prompts": [
+                    {"points": points, "labels": labels, "box": box, "mask_seed": seed}
+                    for points, labels, box, seed in prompts
+                ],
+                "max_points": max_points,
+                "decoder_batch": decoder_batch,
+            }
+            try:
+                feeds = list(decoder_feeds(np.zeros((1, 1, 1, 1)), batch, max_points, decoder_batch))
+            except ValueError as exc:
+                slots = int(re.search(r"prompt has (\d+) slots", str(exc)).group(1))
+                cases.append({**case, "error": {"slots": slots}})
+                continue
+            calls = [
+                {
+                    "batch": len(feed["has_mask_input"]),
+                    "point_coords": _floats(feed["point_coords"]),
+                    "point_labels": _floats(feed["point_labels"]),
+                    "has_mask_input": _floats(feed["has_mask_input"]),
+                    "mask_input_sha256": _sha256([feed["mask_input"]]),
+                }
+                for feed in feeds
+            ]
+            cases.append({**case, "calls": calls})
+    pattern = "((7 x + 13 y + 31 mask_seed) % 97 - 48) / 8 at row y, column x of a 256 x 256 mask_input"
+    return {"mask_input_pattern": pattern, "cases": cases}
+
+
 def mask_vectors() -> list[dict]:
     low = torch.from_numpy(low_res_pattern())[None, None]
     out = []
@@ -138,6 +240,56 @@ def mask_vectors() -> list[dict]:
                 "size": [h, w],
                 "logits": _floats(logits),
                 "mask": "".join("1" if v else "0" for v in mask.ravel()),
+            }
+        )
+    return out
+
+
+class _RecordingRuntime(ProgramRuntime):
+    """The oracle behind a program runtime of ``decoder_batch`` prompts per call; keeps every decoder feed."""
+
+    name = "recording-oracle"
+
+    def __init__(self, oracle: OracleRuntime, max_points: int, decoder_batch: int) -> None:
+        super().__init__(max_points, decoder_batch)
+        self.oracle = oracle
+        self.feeds: list[Feed] = []
+
+    def run(self, program: str, feed: Feed) -> Feed:
+        if program == "encoder":
+            return {ENCODER_OUTPUTS[0]: self.oracle.encode(feed["image"])}
+        self.feeds.append(feed)
+        low, iou = self.oracle.decode(None, PromptBatch(feed["point_coords"], feed["point_labels"]))
+        return {DECODER_OUTPUTS[0]: low, DECODER_OUTPUTS[1]: iou}
+
+
+def batched_everything(scene: Scene, round_two: np.ndarray, max_points: int = 8) -> list[dict]:
+    """The decoder calls of hierarchical everything on ``scene`` with ``points_per_batch`` equal to
+    the program's ``decoder_batch``: the call sizes and progress totals of each round and the
+    SHA-256 of every call's ``point_coords`` / ``point_labels``, in order."""
+    out = []
+    for decoder_batch in (1, 3, 64):
+        runtime = _RecordingRuntime(OracleRuntime(scene), max_points, decoder_batch)
+        progress: list[tuple[int, int]] = []
+        config = EverythingConfig(points_per_batch=decoder_batch)
+        generator = AutoMaskGenerator(runtime, config)
+        generator.generate(scene.image(), progress=lambda *done_total, sink=progress: sink.append(done_total))
+        sizes = [len(feed["has_mask_input"]) for feed in runtime.feeds]
+        sparse = config.sparse_points_per_side**2
+        first = int(np.searchsorted(np.cumsum(sizes), sparse)) + 1  # calls of the sparse round
+        decoded = np.concatenate([feed["point_coords"][:, 0] for feed in runtime.feeds[first:]])
+        assert np.array_equal(decoded, round_two.astype(np.float32)), "round two differs from the skip vector"
+        assert len(progress) == len(sizes)
+        out.append(
+            {
+                "decoder_batch": decoder_batch,
+                "max_points": max_points,
+                "rounds": [
+                    {"calls": sizes[:first], "progress_total": progress[0][1]},
+                    {"calls": sizes[first:], "progress_total": progress[-1][1]},
+                ],
+                "point_coords_sha256": _sha256([feed["point_coords"] for feed in runtime.feeds]),
+                "point_labels_sha256": _sha256([feed["point_labels"] for feed in runtime.feeds]),
             }
         )
     return out
@@ -163,6 +315,7 @@ def everything_vectors() -> dict:
     high = (confident > config.high_score_thresh).any(0)
     dense = point_grid(config.points_per_side) * [160, 120]
     outside = np.flatnonzero(~high[low_res_cells(dense, scene.size)])
+    round_two = transforms.transform_coords(dense[outside], scene.size)
     return {
         "point_grid": {str(n): _floats(point_grid(n)) for n in (1, 3, 4)},
         "nms": [
@@ -191,19 +344,21 @@ def everything_vectors() -> dict:
             },
             "decoded_in_round_two": outside.tolist(),
         },
+        "batched_decoding": batched_everything(scene, round_two),
     }
 
 
-def manifest_vector() -> dict:
+def manifest_vector(target: str, extension: str, decoder_batch: int) -> dict:
+    """A manifest as ``tinysam_mobile.convert`` writes it for ``target`` (tiny model, N = 8)."""
     model = build_untrained(TINY, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        encoder, decoder = Path(tmp) / "encoder.tflite", Path(tmp) / "decoder.tflite"
+        encoder, decoder = Path(tmp) / f"encoder.{extension}", Path(tmp) / f"decoder.{extension}"
         encoder.write_bytes(b"encoder program")
         decoder.write_bytes(b"decoder program")
         return build_manifest(
-            target="tflite",
-            recipe={"name": "fp32", "target": "tflite"},
-            contract=io_contract(model, 8),
+            target=target,
+            recipe={"name": "fp32", "target": target},
+            contract=io_contract(model, 8, decoder_batch),
             encoder=encoder,
             decoder=decoder,
             model={
@@ -245,9 +400,11 @@ def build_vectors() -> dict[str, object]:
     return {
         "transforms.json": transform_vectors(),
         "prompts.json": prompt_vectors(),
+        "decoder_batches.json": batch_vectors(),
         "masks.json": mask_vectors(),
         "everything.json": everything_vectors(),
-        "manifest.json": manifest_vector(),
+        "manifest.json": manifest_vector("tflite", "tflite", 1),
+        "manifest_executorch.json": manifest_vector("executorch", "pte", 64),
         "integrity.json": integrity_vectors(),
     }
 

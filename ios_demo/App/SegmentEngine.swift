@@ -56,7 +56,7 @@ actor SegmentEngine {
         }
         let prompt = try Prompts.pack(points: coords, labels: points.isEmpty ? nil : labels, box: frameBox,
                                       maxPoints: segmenter.manifest.maxPoints)
-        let output = try segmenter.decode(prompt)
+        guard let output = try segmenter.decode([prompt]).first else { throw TinySAMError("the decoder returned nothing") }
         let plane = Transforms.lowResSize * Transforms.lowResSize
         let masks = try (0..<output.iou.count).map { k in
             MaskPost.threshold(try MaskPost.upscaleLogits(Array(output.lowRes[(k * plane)..<((k + 1) * plane)]),

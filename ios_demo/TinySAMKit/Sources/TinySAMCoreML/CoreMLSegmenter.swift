@@ -5,7 +5,8 @@ import TinySAMKit
 
 /// Runs a Core ML bundle (encoder.mlpackage, decoder.mlpackage, manifest.json) on the chosen compute
 /// units: verifies the packages against the manifest, compiles each once (cached by its sha256),
-/// encodes an image once and decodes any number of prompts against the stored embeddings.
+/// encodes an image once and decodes any number of prompts against the stored embeddings, up to the
+/// manifest's `decoder_batch` per decoder call.
 /// One call at a time: callers serialize (the demo app's `SegmentModel` runs it on one actor).
 public final class CoreMLSegmenter: PromptDecoder {
     public let manifest: BundleManifest
@@ -64,7 +65,7 @@ public final class CoreMLSegmenter: PromptDecoder {
     /// Encodes a normalized, padded `3 x 1024 x 1024` image and keeps its embeddings.
     public func encode(image: [Float]) throws {
         let spec = manifest.encoderInputs[0]
-        let input = try multiArray(image, spec: spec)
+        let input = try multiArray(image, shape: spec.shape, name: spec.name)
         let result = try encoder.prediction(from: MLDictionaryFeatureProvider(dictionary: [spec.name: input]))
         guard let output = result.featureValue(for: manifest.encoderOutputs[0].name)?.multiArrayValue else {
             throw TinySAMError("encoder returned no \(manifest.encoderOutputs[0].name)")
@@ -72,37 +73,35 @@ public final class CoreMLSegmenter: PromptDecoder {
         embeddings = output
     }
 
-    /// Decodes one packed prompt against the last encoded image.
-    public func decode(_ prompt: PackedPrompt) throws -> DecoderOutput {
-        try decode(prompt, maskInput: nil)
-    }
+    /// Most prompts per decoder call: the manifest's `decoder_batch` (1 for Core ML bundles).
+    public var maxBatch: Int { manifest.decoderBatch }
 
-    /// Decodes one packed prompt; `maskInput` (256 x 256 low-res logits) refines an earlier mask.
-    public func decode(_ prompt: PackedPrompt, maskInput: [Float]?) throws -> DecoderOutput {
+    /// Decodes packed prompts (each with its optional mask input) against the last encoded image:
+    /// one output per prompt, in calls of up to `maxBatch` prompts with shapes from the manifest.
+    public func decode(_ prompts: [PackedPrompt]) throws -> [DecoderOutput] {
         guard let embeddings else { throw TinySAMError("encode an image before decoding prompts") }
-        let specs = Dictionary(uniqueKeysWithValues: manifest.decoderInputs.map { ($0.name, $0) })
-        let side = Transforms.lowResSize
-        let mask = maskInput ?? [Float](repeating: 0, count: side * side)
-        let features: [String: MLMultiArray] = [
-            "image_embeddings": embeddings,
-            "point_coords": try multiArray(prompt.coords, spec: specs["point_coords"]!),
-            "point_labels": try multiArray(prompt.labels, spec: specs["point_labels"]!),
-            "mask_input": try multiArray(mask, spec: specs["mask_input"]!),
-            "has_mask_input": try multiArray([maskInput == nil ? 0 : 1], spec: specs["has_mask_input"]!),
-        ]
-        let result = try decoder.prediction(from: MLDictionaryFeatureProvider(dictionary: features))
-        guard let masks = result.featureValue(for: "low_res_masks")?.multiArrayValue,
-              let iou = result.featureValue(for: "iou_predictions")?.multiArrayValue else {
-            throw TinySAMError("decoder returned no low_res_masks / iou_predictions")
+        let specs = manifest.decoderInputs
+        let calls = try DecoderBatches.calls(prompts, maxPoints: manifest.maxPoints, decoderBatch: manifest.decoderBatch)
+        return try calls.flatMap { call -> [DecoderOutput] in
+            var features: [String: MLMultiArray] = [specs[0].name: embeddings]
+            for (spec, values) in zip(specs.dropFirst(), call.inputs) {
+                features[spec.name] = try multiArray(values, shape: call.shape(of: spec), name: spec.name)
+            }
+            let result = try decoder.prediction(from: MLDictionaryFeatureProvider(dictionary: features))
+            let names = manifest.decoderOutputs.map(\.name)
+            guard let masks = result.featureValue(for: names[0])?.multiArrayValue,
+                  let iou = result.featureValue(for: names[1])?.multiArrayValue else {
+                throw TinySAMError("decoder returned no \(names[0]) / \(names[1])")
+            }
+            return try call.outputs(lowRes: floats(masks), iou: floats(iou))
         }
-        return DecoderOutput(lowRes: floats(masks), iou: floats(iou))
     }
 
-    private func multiArray(_ values: [Float], spec: TensorSpec) throws -> MLMultiArray {
-        guard values.count == spec.elementCount else {
-            throw TinySAMError("\(spec.name) needs \(spec.elementCount) values, got \(values.count)")
+    private func multiArray(_ values: [Float], shape: [Int], name: String) throws -> MLMultiArray {
+        guard values.count == shape.reduce(1, *) else {
+            throw TinySAMError("\(name) needs \(shape.reduce(1, *)) values for shape \(shape), got \(values.count)")
         }
-        let array = try MLMultiArray(shape: spec.shape.map { NSNumber(value: $0) }, dataType: .float32)
+        let array = try MLMultiArray(shape: shape.map { NSNumber(value: $0) }, dataType: .float32)
         array.withUnsafeMutableBufferPointer(ofType: Float.self) { buffer, _ in
             _ = buffer.initialize(from: values)
         }

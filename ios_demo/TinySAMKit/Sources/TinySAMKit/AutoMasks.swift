@@ -1,21 +1,5 @@
 import Foundation
 
-/// What the decoder returns for one prompt: 3 x 256 x 256 low-res logits and 3 IoU predictions.
-public struct DecoderOutput {
-    public let lowRes: [Float]
-    public let iou: [Float]
-
-    public init(lowRes: [Float], iou: [Float]) {
-        self.lowRes = lowRes
-        self.iou = iou
-    }
-}
-
-/// Runs the app's decoder on one packed prompt (the runtime behind it is the app's business).
-public protocol PromptDecoder {
-    func decode(_ prompt: PackedPrompt) throws -> DecoderOutput
-}
-
 /// Parameters of segment-everything; the defaults are the paper's and the official generators'.
 public struct AutoMaskConfig {
     public var pointsPerSide = 32
@@ -43,7 +27,9 @@ public struct AutoMask {
 /// Segment everything over any decoder, as `tinysam_mobile/everything.py` does: SAM's grid, or
 /// TinySAM's hierarchical strategy (sparse round, high-confidence map at logit τ, dense points
 /// outside it, one NMS in which first-round masks win). Candidates stay at 256 x 256; stability
-/// and boxes are measured on logits upscaled to the resized image.
+/// and boxes are measured on logits upscaled to the resized image. Each round's points go to the
+/// decoder in calls of up to `PromptDecoder.maxBatch` prompts (Python's with `points_per_batch` =
+/// that).
 public final class AutoMaskGenerator {
     private let decoder: PromptDecoder
     private let height: Int
@@ -63,12 +49,14 @@ public final class AutoMaskGenerator {
         self.width = width
         self.maxPoints = maxPoints
         self.config = config
+        try require(decoder.maxBatch >= 1, "the decoder's maxBatch must be at least 1, got \(decoder.maxBatch)")
         input = try Transforms.preprocessShape(height: height, width: width)
         lowH = (input.height + Everything.lowResStride - 1) / Everything.lowResStride
         lowW = (input.width + Everything.lowResStride - 1) / Everything.lowResStride
     }
 
-    /// All masks after NMS. `progress` gets (done, total); `isCancelled` stops early.
+    /// All masks after NMS. `progress` gets (done, total) after each decoder call; `isCancelled` is
+    /// asked before each.
     public func generate(
         progress: (Int, Int) -> Void = { _, _ in }, isCancelled: () -> Bool = { false }
     ) throws -> [AutoMask] {
@@ -104,39 +92,50 @@ public final class AutoMaskGenerator {
         try Everything.pointGrid(n).enumerated().map { i, v in v * Double(i % 2 == 0 ? width : height) }
     }
 
-    /// Decode the chosen points; keep what passes the filters; return the high-confidence map.
+    /// Decode the chosen points in batches; keep what passes the filters; return the high-confidence map.
     private func decodeAll(
         _ points: [Double], chosen: [Int], stage: Int, into out: inout [AutoMask], total: Int,
         progress: (Int, Int) -> Void, isCancelled: () -> Bool
     ) throws -> [Bool] {
         var high = [Bool](repeating: false, count: lowH * lowW)
         let frame = try Transforms.transformCoords(points, height: height, width: width)
-        let side = Transforms.lowResSize
-        let plane = side * side
-        for p in chosen {
+        for start in stride(from: 0, to: chosen.count, by: decoder.maxBatch) {
             if isCancelled() { break }
-            let prompt = try Prompts.pack(points: [frame[2 * p], frame[2 * p + 1]], labels: [1], box: nil, maxPoints: maxPoints)
-            let result = try decoder.decode(prompt)
-            promptsDecoded += 1
-            for k in result.iou.indices where result.iou[k] > config.predIouThresh {
-                let lowRes = Array(result.lowRes[(k * plane)..<((k + 1) * plane)])
-                let upscaled = try MaskPost.resizeBilinear(
-                    lowRes, srcH: side, srcW: side, fullH: Transforms.imageSize, fullW: Transforms.imageSize,
-                    outH: input.height, outW: input.width
-                )
-                let stability = Everything.stabilityScore(upscaled, threshold: MaskPost.maskThreshold, offset: config.stabilityScoreOffset)
-                guard stability >= config.stabilityScoreThresh, let box = maskBox(upscaled) else { continue }
-                for y in 0..<lowH {
-                    for x in 0..<lowW where lowRes[y * side + x] > config.highScoreThresh {
-                        high[y * lowW + x] = true
-                    }
-                }
-                out.append(AutoMask(lowRes: lowRes, predictedIou: result.iou[k], stability: stability,
-                                    point: [points[2 * p], points[2 * p + 1]], box: box, stage: stage))
+            let batch = chosen[start..<min(start + decoder.maxBatch, chosen.count)]
+            let prompts = try batch.map { p in
+                try Prompts.pack(points: [frame[2 * p], frame[2 * p + 1]], labels: [1], box: nil, maxPoints: maxPoints)
+            }
+            let results = try decoder.decode(prompts)
+            try require(results.count == prompts.count, "decoder returned \(results.count) outputs for \(prompts.count) prompts")
+            promptsDecoded += prompts.count
+            for (result, p) in zip(results, batch) {
+                try keep(result, point: [points[2 * p], points[2 * p + 1]], stage: stage, high: &high, into: &out)
             }
             progress(promptsDecoded, total)
         }
         return high
+    }
+
+    /// Add the prompt's masks that pass the IoU and stability filters; mark their confident cells in `high`.
+    private func keep(_ result: DecoderOutput, point: [Double], stage: Int, high: inout [Bool], into out: inout [AutoMask]) throws {
+        let side = Transforms.lowResSize
+        let plane = side * side
+        for k in result.iou.indices where result.iou[k] > config.predIouThresh {
+            let lowRes = Array(result.lowRes[(k * plane)..<((k + 1) * plane)])
+            let upscaled = try MaskPost.resizeBilinear(
+                lowRes, srcH: side, srcW: side, fullH: Transforms.imageSize, fullW: Transforms.imageSize,
+                outH: input.height, outW: input.width
+            )
+            let stability = Everything.stabilityScore(upscaled, threshold: MaskPost.maskThreshold, offset: config.stabilityScoreOffset)
+            guard stability >= config.stabilityScoreThresh, let box = maskBox(upscaled) else { continue }
+            for y in 0..<lowH {
+                for x in 0..<lowW where lowRes[y * side + x] > config.highScoreThresh {
+                    high[y * lowW + x] = true
+                }
+            }
+            out.append(AutoMask(lowRes: lowRes, predictedIou: result.iou[k], stability: stability,
+                                point: point, box: box, stage: stage))
+        }
     }
 
     /// XYXY pixel edges (original image) of the mask's foreground in the resized frame, or nil.

@@ -17,7 +17,9 @@ public struct Artifact: Equatable {
 }
 
 /// The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 2):
-/// which runtime runs it, the two programs and their I/O names, shapes and dtypes.
+/// which runtime runs it, the two programs and their I/O names, shapes and dtypes, the slots per
+/// prompt (`maxPoints`, N) and the most prompts per decoder call (`decoderBatch`, B; the decoder
+/// takes any count from 1 to it, and its shapes are listed with B = `decoderBatch`).
 public struct BundleManifest {
     public static let schemaVersion = 2
     public static let targets: Set<String> = ["executorch", "tflite", "coreml"]
@@ -32,6 +34,7 @@ public struct BundleManifest {
     public let decoderInputs: [TensorSpec]
     public let decoderOutputs: [TensorSpec]
     public let maxPoints: Int
+    public let decoderBatch: Int
     public let recipe: String
     public let untrained: Bool
 
@@ -61,6 +64,7 @@ public struct BundleManifest {
             decoderInputs: try specs(io, "decoder_inputs"),
             decoderOutputs: try specs(io, "decoder_outputs"),
             maxPoints: try int(io, "max_points"),
+            decoderBatch: try decoderBatch(io),
             recipe: try string(try object(root, "recipe"), "name"),
             untrained: (model["untrained"] as? Bool) ?? false
         )
@@ -68,7 +72,42 @@ public struct BundleManifest {
         try require(inputs == decoderInputNames, "decoder inputs \(inputs), expected \(decoderInputNames)")
         let outputs = manifest.decoderOutputs.map(\.name)
         try require(outputs == decoderOutputNames, "decoder outputs \(outputs), expected \(decoderOutputNames)")
+        try require(manifest.maxPoints >= 1, "io.max_points must be at least 1, got \(manifest.maxPoints)")
+        try checkDecoderShapes(manifest)
+        try checkPromptLabels(try object(root, "prompt_labels"))
         return manifest
+    }
+
+    static func decoderBatch(_ io: [String: Any]) throws -> Int {
+        try require(io["decoder_batch"] != nil, "io.decoder_batch is missing (schema 2 manifests declare the most prompts "
+                        + "per decoder call): rebuild the bundle with python -m tinysam_mobile.convert")
+        let batch = try int(io, "decoder_batch")
+        try require(batch >= 1, "io.decoder_batch must be at least 1, got \(batch)")
+        return batch
+    }
+
+    /// The decoder's shapes must be the contract's for B = decoder_batch and N = max_points.
+    static func checkDecoderShapes(_ m: BundleManifest) throws {
+        let (b, low, masks) = (m.decoderBatch, Transforms.lowResSize, DecoderBatches.masks)
+        let embeddings = m.decoderInputs[0].shape
+        try require(embeddings.count == 4 && embeddings[0] == 1,
+                    "io: decoder image_embeddings has shape \(embeddings), expected [1, C, H, W]")
+        let expected = [[b, m.maxPoints, 2], [b, m.maxPoints], [b, 1, low, low], [b], [b, masks, low, low], [b, masks]]
+        for (spec, shape) in zip(m.decoderInputs.dropFirst() + m.decoderOutputs, expected) {
+            try require(spec.shape == shape, "io: decoder \(spec.name) has shape \(spec.shape), expected \(shape) "
+                            + "(io.decoder_batch \(m.decoderBatch), io.max_points \(m.maxPoints))")
+        }
+    }
+
+    /// The manifest's labels must be the ones `Prompts` packs (schema 2: unused slots -2).
+    static func checkPromptLabels(_ labels: [String: Any]) throws {
+        for (name, value) in Prompts.manifestLabels {
+            guard let found = (labels[name] as? NSNumber)?.floatValue else {
+                throw TinySAMError("prompt_labels.\(name) is missing or not a number (schema 2 labels: "
+                                   + "\(Prompts.manifestLabels.map { "\($0.name): \($0.value)" }))")
+            }
+            try require(found == value, "prompt_labels.\(name) is \(found), this app packs \(value)")
+        }
     }
 
     static func object(_ parent: [String: Any], _ key: String) throws -> [String: Any] {

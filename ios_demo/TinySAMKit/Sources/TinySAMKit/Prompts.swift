@@ -1,24 +1,41 @@
 import Foundation
 
-/// Decoder prompt inputs for one prompt: `coords` N x 2 (X, Y in the 1024 frame), `labels` N.
+/// Decoder inputs for one prompt (one row of a decoder call): `coords` N x 2 (X, Y in the 1024
+/// frame), `labels` N, and an optional `maskInput` (256 x 256 low-res logits of an earlier answer,
+/// fed with `has_mask_input` 1).
 public struct PackedPrompt: Equatable {
     public let coords: [Float]
     public let labels: [Float]
+    public let maskInput: [Float]?
 }
 
 /// Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the
 /// points, one not-a-point token (label -1) at (0, 0) when there is no box, the two box corners
 /// (labels 2 and 3), then unused slots (label -2, masked out of attention by the decoder) up to N.
 public enum Prompts {
-    public static let notAPoint: Float = -1
     public static let unused: Float = -2
+    public static let notAPoint: Float = -1
+    public static let background: Float = 0
+    public static let foreground: Float = 1
     public static let boxTopLeft: Float = 2
     public static let boxBottomRight: Float = 3
+    public static let maskInputSize = Transforms.lowResSize * Transforms.lowResSize
 
-    /// `points` (X, Y) pairs and `box` XYXY, both already in the 1024 frame; labels 1 / 0.
-    public static func pack(points: [Double]?, labels: [Int]?, box: [Double]?, maxPoints: Int) throws -> PackedPrompt {
+    /// The labels by the names of the manifest's `prompt_labels` (schema 2), in its order.
+    public static let manifestLabels: [(name: String, value: Float)] = [
+        ("unused", unused), ("not_a_point", notAPoint), ("background", background),
+        ("foreground", foreground), ("box_top_left", boxTopLeft), ("box_bottom_right", boxBottomRight),
+    ]
+
+    /// `points` (X, Y) pairs and `box` XYXY, both already in the 1024 frame; labels 1 / 0;
+    /// `maskInput` optional 256 x 256 logits.
+    public static func pack(
+        points: [Double]?, labels: [Int]?, box: [Double]?, maxPoints: Int, maskInput: [Float]? = nil
+    ) throws -> PackedPrompt {
         try require((points == nil) == (labels == nil), "points and labels must be given together")
         try require(points != nil || box != nil, "a prompt needs points or a box")
+        try require(maskInput == nil || maskInput?.count == maskInputSize,
+                    "mask input must be 256 x 256 = \(maskInputSize) logits, got \(maskInput?.count ?? 0)")
         var coords: [Float] = []
         var packed: [Float] = []
         if let points, let labels {
@@ -47,6 +64,6 @@ public enum Prompts {
             coords += [0, 0]
             packed.append(unused)
         }
-        return PackedPrompt(coords: coords, labels: packed)
+        return PackedPrompt(coords: coords, labels: packed, maskInput: maskInput)
     }
 }

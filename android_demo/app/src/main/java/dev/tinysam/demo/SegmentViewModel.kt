@@ -85,7 +85,7 @@ class SegmentViewModel(application: Application) : AndroidViewModel(application)
                 }
                 val m = loaded.manifest
                 val note = if (m.untrained) " (untrained weights)" else ""
-                _state.update { it.copy(bundle = "${loaded.runtime.name} · ${m.recipe} · N=${m.maxPoints}$note", busy = null) }
+                _state.update { it.copy(bundle = "${loaded.runtime.name} · ${m.recipe} · N=${m.maxPoints} · B≤${m.decoderBatch}$note", busy = null) }
                 _state.value.photo?.let { encode(it) }
             } catch (e: Exception) {
                 _state.update { it.copy(busy = null, message = e.message ?: e.toString()) }
@@ -176,7 +176,7 @@ class SegmentViewModel(application: Application) : AndroidViewModel(application)
             val start = System.nanoTime()
             val output = runtimeLock.withLock {
                 ensureActive()
-                loaded.runtime.decode(features, packed, null)
+                loaded.runtime.decode(features, listOf(packed)).single()
             }
             ensureActive()
             val elapsed = (System.nanoTime() - start) / 1_000_000
@@ -225,7 +225,8 @@ class SegmentViewModel(application: Application) : AndroidViewModel(application)
             val features = embeddings ?: return@launch
             val job = coroutineContext[Job]
             val decoder = object : PromptDecoder {
-                override fun decode(prompt: PackedPrompt): DecoderOutput = loaded.runtime.decode(features, prompt, null)
+                override val maxBatch = loaded.manifest.decoderBatch
+                override fun decode(prompts: List<PackedPrompt>): List<DecoderOutput> = loaded.runtime.decode(features, prompts)
             }
             val generator = AutoMaskGenerator(decoder, photo.height, photo.width, loaded.manifest.maxPoints)
             val start = System.nanoTime()

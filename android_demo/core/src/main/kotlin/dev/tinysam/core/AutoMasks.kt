@@ -1,13 +1,5 @@
 package dev.tinysam.core
 
-/** What the decoder returns for one prompt: 3 x 256 x 256 low-res logits and 3 IoU predictions. */
-class DecoderOutput(val lowRes: FloatArray, val iou: FloatArray)
-
-/** Runs the app's decoder on one packed prompt (the runtime behind it is the app's business). */
-interface PromptDecoder {
-    fun decode(prompt: PackedPrompt): DecoderOutput
-}
-
 /** Parameters of segment-everything; the defaults are the paper's and the official generators'. */
 class AutoMaskConfig(
     val pointsPerSide: Int = 32,
@@ -34,7 +26,8 @@ class AutoMask(
  * Segment everything over any decoder, as `tinysam_mobile/everything.py` does: SAM's grid, or
  * TinySAM's hierarchical strategy (sparse round, high-confidence map at logit τ, dense points
  * outside it, one NMS in which first-round masks win). Candidates stay at 256 x 256; stability and
- * boxes are measured on logits upscaled to the resized image.
+ * boxes are measured on logits upscaled to the resized image. Each round's points go to the decoder
+ * in calls of up to [PromptDecoder.maxBatch] prompts (Python's with `points_per_batch` = that).
  */
 class AutoMaskGenerator(
     private val decoder: PromptDecoder,
@@ -47,11 +40,15 @@ class AutoMaskGenerator(
     private val lowH = (input[0] + Everything.LOW_RES_STRIDE - 1) / Everything.LOW_RES_STRIDE
     private val lowW = (input[1] + Everything.LOW_RES_STRIDE - 1) / Everything.LOW_RES_STRIDE
 
+    init {
+        require(decoder.maxBatch >= 1) { "the decoder's maxBatch must be at least 1, got ${decoder.maxBatch}" }
+    }
+
     /** Prompts decoded by the last [generate] call. */
     var promptsDecoded = 0
         private set
 
-    /** All masks after NMS. [progress] gets (done, total); [isCancelled] stops early. */
+    /** All masks after NMS. [progress] gets (done, total) after each decoder call; [isCancelled] is asked before each. */
     fun generate(progress: (Int, Int) -> Unit = { _, _ -> }, isCancelled: () -> Boolean = { false }): List<AutoMask> {
         promptsDecoded = 0
         val candidates = ArrayList<AutoMask>()
@@ -74,7 +71,7 @@ class AutoMaskGenerator(
         return DoubleArray(grid.size) { i -> grid[i] * (if (i % 2 == 0) width else height) }
     }
 
-    /** Decode the chosen points; keep what passes the filters; return the high-confidence map. */
+    /** Decode the chosen points in batches; keep what passes the filters; return the high-confidence map. */
     private fun decodeAll(
         points: DoubleArray,
         chosen: IntArray,
@@ -86,29 +83,37 @@ class AutoMaskGenerator(
     ): BooleanArray {
         val high = BooleanArray(lowH * lowW)
         val frame = Transforms.transformCoords(points, height, width)
-        val plane = Transforms.LOW_RES_SIZE * Transforms.LOW_RES_SIZE
-        for (p in chosen) {
+        for (batch in chosen.asList().chunked(decoder.maxBatch)) {
             if (isCancelled()) break
-            val prompt = Prompts.pack(doubleArrayOf(frame[2 * p], frame[2 * p + 1]), intArrayOf(1), null, maxPoints)
-            val result = decoder.decode(prompt)
-            promptsDecoded++
-            for (k in result.iou.indices) {
-                if (result.iou[k] <= config.predIouThresh) continue
-                val lowRes = result.lowRes.copyOfRange(k * plane, (k + 1) * plane)
-                val upscaled = MaskPost.resizeBilinear(
-                    lowRes, Transforms.LOW_RES_SIZE, Transforms.LOW_RES_SIZE, Transforms.IMG_SIZE, Transforms.IMG_SIZE, input[0], input[1]
-                )
-                val stability = Everything.stabilityScore(upscaled, MaskPost.MASK_THRESHOLD, config.stabilityScoreOffset)
-                if (stability < config.stabilityScoreThresh) continue
-                val box = maskBox(upscaled) ?: continue
-                for (y in 0 until lowH) for (x in 0 until lowW) {
-                    if (lowRes[y * Transforms.LOW_RES_SIZE + x] > config.highScoreThresh) high[y * lowW + x] = true
-                }
-                out.add(AutoMask(lowRes, result.iou[k], stability, doubleArrayOf(points[2 * p], points[2 * p + 1]), box, stage))
+            val prompts = batch.map { p -> Prompts.pack(doubleArrayOf(frame[2 * p], frame[2 * p + 1]), intArrayOf(1), null, maxPoints) }
+            val results = decoder.decode(prompts)
+            if (results.size != prompts.size) {
+                throw IllegalStateException("decoder returned ${results.size} outputs for ${prompts.size} prompts")
             }
+            promptsDecoded += prompts.size
+            for ((i, p) in batch.withIndex()) keep(results[i], doubleArrayOf(points[2 * p], points[2 * p + 1]), stage, high, out)
             progress(promptsDecoded, total)
         }
         return high
+    }
+
+    /** Add the prompt's masks that pass the IoU and stability filters; mark their confident cells in [high]. */
+    private fun keep(result: DecoderOutput, point: DoubleArray, stage: Int, high: BooleanArray, out: MutableList<AutoMask>) {
+        val plane = Transforms.LOW_RES_SIZE * Transforms.LOW_RES_SIZE
+        for (k in result.iou.indices) {
+            if (result.iou[k] <= config.predIouThresh) continue
+            val lowRes = result.lowRes.copyOfRange(k * plane, (k + 1) * plane)
+            val upscaled = MaskPost.resizeBilinear(
+                lowRes, Transforms.LOW_RES_SIZE, Transforms.LOW_RES_SIZE, Transforms.IMG_SIZE, Transforms.IMG_SIZE, input[0], input[1]
+            )
+            val stability = Everything.stabilityScore(upscaled, MaskPost.MASK_THRESHOLD, config.stabilityScoreOffset)
+            if (stability < config.stabilityScoreThresh) continue
+            val box = maskBox(upscaled) ?: continue
+            for (y in 0 until lowH) for (x in 0 until lowW) {
+                if (lowRes[y * Transforms.LOW_RES_SIZE + x] > config.highScoreThresh) high[y * lowW + x] = true
+            }
+            out.add(AutoMask(lowRes, result.iou[k], stability, point, box, stage))
+        }
     }
 
     /** XYXY pixel edges (original image) of the mask's foreground in the resized frame, or null. */

@@ -10,7 +10,9 @@ data class Artifact(val file: String, val sha256: String, val bytes: Long)
 
 /**
  * The bundle contract written by `python -m tinysam_mobile.convert` (manifest.json, schema 2):
- * which runtime runs it, the two program files and their I/O names, shapes and dtypes.
+ * which runtime runs it, the two program files and their I/O names, shapes and dtypes, the slots
+ * per prompt ([maxPoints], N) and the most prompts per decoder call ([decoderBatch], B; the
+ * decoder takes any count from 1 to it, and its shapes are listed with B = [decoderBatch]).
  */
 data class BundleManifest(
     val target: String,
@@ -21,6 +23,7 @@ data class BundleManifest(
     val decoderInputs: List<TensorSpec>,
     val decoderOutputs: List<TensorSpec>,
     val maxPoints: Int,
+    val decoderBatch: Int,
     val recipe: String,
     val untrained: Boolean
 ) {
@@ -55,6 +58,7 @@ data class BundleManifest(
                 decoderInputs = specs(io, "decoder_inputs"),
                 decoderOutputs = specs(io, "decoder_outputs"),
                 maxPoints = io.int("max_points"),
+                decoderBatch = decoderBatch(io),
                 recipe = root.obj("recipe").str("name"),
                 untrained = root.obj("model")["untrained"] == true
             )
@@ -64,7 +68,56 @@ data class BundleManifest(
             if (manifest.decoderOutputs.map { it.name } != DECODER_OUTPUT_NAMES) {
                 throw IllegalArgumentException("decoder outputs ${manifest.decoderOutputs.map { it.name }}, expected $DECODER_OUTPUT_NAMES")
             }
+            if (manifest.maxPoints < 1) throw IllegalArgumentException("io.max_points must be at least 1, got ${manifest.maxPoints}")
+            checkDecoderShapes(manifest)
+            checkPromptLabels(root.obj("prompt_labels"))
             return manifest
+        }
+
+        private fun decoderBatch(io: Map<String, Any?>): Int {
+            if ("decoder_batch" !in io) {
+                throw IllegalArgumentException(
+                    "io.decoder_batch is missing (schema 2 manifests declare the most prompts per decoder call): " +
+                        "rebuild the bundle with python -m tinysam_mobile.convert"
+                )
+            }
+            val batch = io.int("decoder_batch")
+            if (batch < 1) throw IllegalArgumentException("io.decoder_batch must be at least 1, got $batch")
+            return batch
+        }
+
+        /** The decoder's shapes must be the contract's for B = decoder_batch and N = max_points. */
+        private fun checkDecoderShapes(m: BundleManifest) {
+            val b = m.decoderBatch
+            val low = Transforms.LOW_RES_SIZE
+            val embeddings = m.decoderInputs[0].shape
+            if (embeddings.size != 4 || embeddings[0] != 1) {
+                throw IllegalArgumentException("io: decoder image_embeddings has shape $embeddings, expected [1, C, H, W]")
+            }
+            val expected = listOf(
+                listOf(b, m.maxPoints, 2), listOf(b, m.maxPoints), listOf(b, 1, low, low), listOf(b),
+                listOf(b, DecoderBatches.MASKS, low, low), listOf(b, DecoderBatches.MASKS)
+            )
+            val specs = m.decoderInputs.drop(1) + m.decoderOutputs
+            for ((spec, shape) in specs.zip(expected)) {
+                if (spec.shape != shape) {
+                    throw IllegalArgumentException(
+                        "io: decoder ${spec.name} has shape ${spec.shape}, expected $shape " +
+                            "(io.decoder_batch ${m.decoderBatch}, io.max_points ${m.maxPoints})"
+                    )
+                }
+            }
+        }
+
+        /** The manifest's labels must be the ones [Prompts] packs (schema 2: unused slots -2). */
+        private fun checkPromptLabels(labels: Map<String, Any?>) {
+            for ((name, value) in Prompts.MANIFEST_LABELS) {
+                val found = labels[name] as? Double
+                    ?: throw IllegalArgumentException("prompt_labels.$name is missing or not a number (schema 2 labels: ${Prompts.MANIFEST_LABELS})")
+                if (found != value.toDouble()) {
+                    throw IllegalArgumentException("prompt_labels.$name is $found, this app packs $value")
+                }
+            }
         }
 
         private fun artifact(entry: Map<String, Any?>): Artifact {

@@ -1,7 +1,18 @@
 package dev.tinysam.core
 
-/** Decoder prompt inputs for one prompt: `coords` N x 2 (X, Y in the 1024 frame), `labels` N. */
-class PackedPrompt(val coords: FloatArray, val labels: FloatArray)
+/**
+ * Decoder inputs for one prompt (one row of a decoder call): `coords` N x 2 (X, Y in the 1024
+ * frame), `labels` N, and an optional `maskInput` (256 x 256 low-res logits of an earlier answer,
+ * fed with `has_mask_input` 1).
+ */
+class PackedPrompt(val coords: FloatArray, val labels: FloatArray, val maskInput: FloatArray? = null) {
+    init {
+        require(coords.size == 2 * labels.size) { "${coords.size} coordinates for ${labels.size} slots" }
+        require(maskInput == null || maskInput.size == Prompts.MASK_INPUT_SIZE) {
+            "mask input must be 256 x 256 = ${Prompts.MASK_INPUT_SIZE} logits, got ${maskInput?.size}"
+        }
+    }
+}
 
 /**
  * Prompt packing to the fixed-N decoder contract, as the official predictor orders it: the points,
@@ -9,13 +20,29 @@ class PackedPrompt(val coords: FloatArray, val labels: FloatArray)
  * and 3), then unused slots (label -2, masked out of attention by the decoder) up to N.
  */
 object Prompts {
-    const val NOT_A_POINT = -1f
     const val UNUSED = -2f
+    const val NOT_A_POINT = -1f
+    const val BACKGROUND = 0f
+    const val FOREGROUND = 1f
     const val BOX_TOP_LEFT = 2f
     const val BOX_BOTTOM_RIGHT = 3f
+    const val MASK_INPUT_SIZE = Transforms.LOW_RES_SIZE * Transforms.LOW_RES_SIZE
 
-    /** [points] (X, Y) pairs and [box] XYXY, both already in the 1024 frame; labels 1 / 0. */
-    fun pack(points: DoubleArray?, labels: IntArray?, box: DoubleArray?, maxPoints: Int): PackedPrompt {
+    /** The labels by the names of the manifest's `prompt_labels` (schema 2). */
+    val MANIFEST_LABELS: Map<String, Float> = linkedMapOf(
+        "unused" to UNUSED,
+        "not_a_point" to NOT_A_POINT,
+        "background" to BACKGROUND,
+        "foreground" to FOREGROUND,
+        "box_top_left" to BOX_TOP_LEFT,
+        "box_bottom_right" to BOX_BOTTOM_RIGHT
+    )
+
+    /**
+     * [points] (X, Y) pairs and [box] XYXY, both already in the 1024 frame; labels 1 / 0;
+     * [maskInput] optional 256 x 256 logits.
+     */
+    fun pack(points: DoubleArray?, labels: IntArray?, box: DoubleArray?, maxPoints: Int, maskInput: FloatArray? = null): PackedPrompt {
         require((points == null) == (labels == null)) { "points and labels must be given together" }
         require(points != null || box != null) { "a prompt needs points or a box" }
         val coords = ArrayList<Float>()
@@ -51,6 +78,6 @@ object Prompts {
             coords.add(0f)
             packed.add(UNUSED)
         }
-        return PackedPrompt(coords.toFloatArray(), packed.toFloatArray())
+        return PackedPrompt(coords.toFloatArray(), packed.toFloatArray(), maskInput)
     }
 }

@@ -1,6 +1,7 @@
 package dev.tinysam.demo.runtime
 
 import dev.tinysam.core.BundleManifest
+import dev.tinysam.core.DecoderBatches
 import dev.tinysam.core.DecoderOutput
 import dev.tinysam.core.PackedPrompt
 import java.io.File
@@ -8,7 +9,10 @@ import org.pytorch.executorch.EValue
 import org.pytorch.executorch.Module
 import org.pytorch.executorch.Tensor
 
-/** `encoder.pte` / `decoder.pte` through the ExecuTorch Android `Module` API (XNNPACK delegate). */
+/**
+ * `encoder.pte` / `decoder.pte` through the ExecuTorch Android `Module` API (XNNPACK delegate).
+ * The decoder's first axis is dynamic: each call takes 1 to `decoder_batch` prompts.
+ */
 class ExecuTorchRuntime(encoder: File, decoder: File, private val manifest: BundleManifest) : SegmentRuntime {
     override val name = "ExecuTorch"
 
@@ -21,14 +25,16 @@ class ExecuTorchRuntime(encoder: File, decoder: File, private val manifest: Bund
         return output[0].toTensor().dataAsFloatArray
     }
 
-    override fun decode(embeddings: FloatArray, prompt: PackedPrompt, maskInput: FloatArray?): DecoderOutput {
-        val maskSpec = manifest.decoderInputs[3]
-        val values = decoderInputs(embeddings, prompt, maskInput, maskSpec.elementCount)
-        val inputs = manifest.decoderInputs.mapIndexed { i, spec ->
-            EValue.from(Tensor.fromBlob(values[i], shape(spec.shape)))
+    override fun decode(embeddings: FloatArray, prompts: List<PackedPrompt>): List<DecoderOutput> {
+        val specs = manifest.decoderInputs
+        val shared = EValue.from(Tensor.fromBlob(embeddings, shape(specs[0].shape)))
+        return DecoderBatches.calls(prompts, manifest.maxPoints, manifest.decoderBatch).flatMap { call ->
+            val inputs = listOf(shared) + call.inputs.mapIndexed { i, values ->
+                EValue.from(Tensor.fromBlob(values, shape(call.shape(specs[i + 1]))))
+            }
+            val output = decoderModule.forward(*inputs.toTypedArray())
+            call.outputs(output[0].toTensor().dataAsFloatArray, output[1].toTensor().dataAsFloatArray)
         }
-        val output = decoderModule.forward(*inputs.toTypedArray())
-        return DecoderOutput(output[0].toTensor().dataAsFloatArray, output[1].toTensor().dataAsFloatArray)
     }
 
     override fun close() {

@@ -11,16 +11,10 @@ interface SegmentRuntime : Closeable {
     /** Normalized, padded `1 x 3 x 1024 x 1024` image -> embeddings (`image_embeddings`). */
     fun encode(image: FloatArray): FloatArray
 
-    /** One packed prompt (and an optional `1 x 256 x 256` mask input) -> 3 masks and their IoUs. */
-    fun decode(embeddings: FloatArray, prompt: PackedPrompt, maskInput: FloatArray?): DecoderOutput
+    /**
+     * Packed prompts (each with its optional mask input) against one image's [embeddings] -> one
+     * output (3 masks and their IoUs) per prompt, in order; sent in calls of up to the manifest's
+     * `decoder_batch` prompts ([dev.tinysam.core.DecoderBatches]).
+     */
+    fun decode(embeddings: FloatArray, prompts: List<PackedPrompt>): List<DecoderOutput>
 }
-
-/** The five decoder inputs in contract order, as float arrays. */
-internal fun decoderInputs(embeddings: FloatArray, prompt: PackedPrompt, maskInput: FloatArray?, maskSize: Int): List<FloatArray> =
-    listOf(
-        embeddings,
-        prompt.coords,
-        prompt.labels,
-        maskInput ?: FloatArray(maskSize),
-        floatArrayOf(if (maskInput != null) 1f else 0f)
-    )
