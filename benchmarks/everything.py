@@ -2,7 +2,7 @@
 
     python benchmarks/everything.py --checkpoint untrained [--bundle DIR] [--out benchmarks/EVERYTHING.md]
 
-Part 1 runs both strategies on the oracle scenes (known objects; see ``tinysam_mobile.oracle``).
+Part 1 runs both strategies on the oracle scenes (known objects; see ``tinysam_mobile.testing.oracle``).
 Part 2 runs both on the full-size model (eager, or ``--bundle``'s runtime) on a bundled photo, and
 projects each strategy's time on the oracle scenes' prompt counts with the model's measured cost per
 decoded prompt. Everything is measured in this one run with ``--threads`` threads.
@@ -21,10 +21,10 @@ import torch
 from PIL import Image
 
 from tinysam_mobile.assets import bundled_photos
-from tinysam_mobile.cli_common import add_checkpoint_args, add_runtime_args, runtime_from_args
+from tinysam_mobile.cli.common import add_checkpoint_args, add_runtime_args, runtime_from_args
 from tinysam_mobile.everything import STRATEGIES, AutoMaskGenerator, EverythingResult
-from tinysam_mobile.oracle import OracleRuntime, synthetic_scene
 from tinysam_mobile.predictor import Predictor
+from tinysam_mobile.testing.oracle import OracleRuntime, synthetic_scene
 
 FOUND_IOU = 0.9
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from tinysam_mobile.assets import bundled_photos
-from tinysam_mobile.manifest import read_manifest
+from tinysam_mobile.bundle.manifest import read_manifest
 from tinysam_mobile.runtimes.executorch_runtime import set_xnnpack_threads
 from tinysam_mobile.transforms import preprocess
 

@@ -22,8 +22,8 @@ from PIL import Image
 
 from tinysam_mobile.assets import bundled_photos
 from tinysam_mobile.bundle import open_bundle
-from tinysam_mobile.cli_common import add_checkpoint_args, load_from_args
-from tinysam_mobile.manifest import read_manifest
+from tinysam_mobile.bundle.manifest import read_manifest
+from tinysam_mobile.cli.common import add_checkpoint_args, load_from_args
 from tinysam_mobile.prompts import PromptBatch, pack_prompt
 from tinysam_mobile.runtimes import TorchRuntime
 from tinysam_mobile.runtimes.base import Runtime

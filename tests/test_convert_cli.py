@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinysam_mobile.convert import main
+from tinysam_mobile.cli.convert import main
 
 
 def test_list_recipes(capsys):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from tinysam_mobile.convert import main
+from tinysam_mobile.bundle.manifest import read_manifest
+from tinysam_mobile.cli.convert import main
 from tinysam_mobile.converters import coreml
-from tinysam_mobile.manifest import read_manifest
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.modeling.common import LayerNorm2d
 from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime, resolve_engine

@@ -9,10 +9,11 @@ import pytest
 from PIL import Image
 
 from tinysam_mobile import mask_ops, rle
-from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, main, point_grid
-from tinysam_mobile.oracle import OracleRuntime, Scene, edge_scene, synthetic_scene
+from tinysam_mobile.cli.everything import main
+from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, point_grid
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.runtimes import TorchRuntime
+from tinysam_mobile.testing.oracle import OracleRuntime, Scene, edge_scene, synthetic_scene
 
 from .conftest import ASSETS
 
@@ -221,8 +222,8 @@ def test_cli_unreadable_image(tmp_path):
 
 def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
     """Everything over a LiteRT fp32 bundle equals everything over the float model it came from."""
-    from tinysam_mobile.build import build_bundle
     from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.bundle.build import build_bundle
 
     out = tmp_path / "bundle"
     build_bundle(tiny_model, "tflite", "fp32", out, max_points=8, parity=False, progress=lambda _: None)

@@ -15,7 +15,7 @@ from tinysam_mobile import (
     build_sam,
     sam_model_registry,
 )
-from tinysam_mobile.build import as_loaded
+from tinysam_mobile.bundle.build import as_loaded
 from tinysam_mobile.checkpoints import LoadedCheckpoint
 
 from .conftest import load_photo
@@ -23,7 +23,9 @@ from .conftest import load_photo
 
 def test_import_is_light_and_versioned():
     code = "import sys, tinysam_mobile; print(tinysam_mobile.__version__); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[0] == tinysam_mobile.__version__ != "0+unknown" and out[1] == "False"
     assert set(tinysam_mobile.__all__) <= set(dir(tinysam_mobile))
 
@@ -39,7 +41,9 @@ def test_sam_users_code_runs_unchanged(full_checkpoint):
         point_coords=np.array([[380, 300]]), point_labels=np.array([1]), multimask_output=True
     )
     assert masks.shape == (3, *image.shape[:2]) and scores.shape == (3,) and logits.shape == (3, 256, 256)
-    generator = SamAutomaticMaskGenerator(sam, points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
+    generator = SamAutomaticMaskGenerator(
+        sam, points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0
+    )
     records = generator.generate(image)
     assert isinstance(records, list) and records.strategy == "hierarchical" and records.points_decoded > 0
     for record in records:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tinysam_mobile.convert import main
+from tinysam_mobile.cli.convert import main
 from tinysam_mobile.converters import tflite
 from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from tinysam_mobile.bundle.manifest import build_manifest, read_manifest, write_manifest
 from tinysam_mobile.export import io_contract
-from tinysam_mobile.manifest import build_manifest, read_manifest, staged_dir, write_manifest
+from tinysam_mobile.fs import staged_dir
 
 
 def _bundle(stage, model):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinysam_mobile.segment import main
+from tinysam_mobile.cli.segment import main
 
 from .conftest import ASSETS
 
@@ -61,7 +61,7 @@ def test_missing_prompt_and_bad_image(tmp_path):
 
 def test_segments_with_a_bundle(tmp_path, tiny_model, capsys):
     """--bundle runs a converted bundle instead of the float model."""
-    from tinysam_mobile.build import build_bundle
+    from tinysam_mobile.bundle.build import build_bundle
 
     bundle = tmp_path / "bundle"
     build_bundle(tiny_model, "tflite", "fp32", bundle, max_points=8, parity=False, progress=lambda _: None)

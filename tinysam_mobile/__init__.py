@@ -32,7 +32,7 @@ _EXPORTS = {
     "Sam": "modeling",
     "build_untrained": "modeling",
     "open_bundle": "bundle",
-    "build_bundle": "build",
+    "build_bundle": "bundle",
 }
 __all__ = [
     "AutoMaskGenerator",
@@ -51,9 +51,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .build import build_bundle
     from .build_sam import build_sam, sam_model_registry
-    from .bundle import open_bundle
+    from .bundle import build_bundle, open_bundle
     from .checkpoints import load_checkpoint
     from .everything import AutoMaskGenerator, EverythingConfig, SamAutomaticMaskGenerator
     from .modeling import Sam, build_untrained

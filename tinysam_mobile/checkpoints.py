@@ -16,9 +16,7 @@ import hashlib
 import os
 import pickle
 import re
-import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -28,6 +26,7 @@ from urllib.parse import urlsplit
 
 import torch
 
+from .fs import atomic_file, file_sha256
 from .modeling import TINYSAM, Sam, SamConfig, build_untrained
 
 
@@ -92,15 +91,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYSAM_CACHE", Path.home() / ".cache" / "tinysam_mobile"))
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_checkpoint(spec: str, config: SamConfig = TINYSAM) -> LoadedCheckpoint:
     """Resolve ``spec`` (path, URL, known name or ``untrained[:SEED]``) into a model in eval mode."""
     match = _UNTRAINED.match(spec)
@@ -141,23 +131,14 @@ def download(url: str, sha256: str | None = None) -> Path:
     if target.is_file():
         _verify(target, sha256, url)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
+    with atomic_file(target) as partial:
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:
+            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0)
-                _copy_with_progress(response, tmp, total, name)
+                _copy_with_progress(response, out, total, name)
         except (urllib.error.URLError, OSError) as exc:
-            tmp.close()
-            tmp_path.unlink(missing_ok=True)
             raise CheckpointError(f"could not download {url}: {exc}") from exc
-    try:
-        _verify(tmp_path, sha256, url)
-    except CheckpointError:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    os.replace(tmp_path, target)
+        _verify(partial, sha256, url)
     return target
 
 
@@ -280,7 +261,5 @@ def _short_list(keys: list[str], limit: int = 5) -> str:
 
 def save_official_layout(model: Sam, path: Path) -> None:
     """Save ``model`` as the official releases do (a plain state dict), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
-        torch.save(model.state_dict(), tmp)
-    shutil.move(tmp.name, path)
+    with atomic_file(Path(path)) as partial:
+        torch.save(model.state_dict(), partial)

@@ -15,32 +15,26 @@ calls, and keeps every candidate at the decoder's 256² resolution: only masks t
 upscaled to the image size. Stability scores and NMS boxes are computed on the logits upscaled to
 the resized 1024-frame image (SAM: at the original size), a chunk of masks at a time.
 
-``python -m tinysam_mobile.everything IMAGE --strategy hierarchical --out overlay.png --json m.json``
+The command: ``python -m tinysam_mobile.everything IMAGE ...`` (:mod:`tinysam_mobile.cli.everything`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from . import contract, mask_ops, rle, transforms
-from .cli_common import ProgressBar, add_checkpoint_args, add_runtime_args, runtime_from_args
 from .contract import LABEL_FOREGROUND
 from .modeling import Sam
 from .predictor import Predictor
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime
-from .visualize import overlay_masks
 
 STRATEGIES = ("grid", "hierarchical")
 OUTPUT_MODES = ("binary_mask", "coco_rle")
@@ -352,67 +346,10 @@ def _remove_small_regions(
     return [cleaned[nonempty[k]] for k in kept], index[[nonempty[k] for k in kept]]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    defaults = EverythingConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m tinysam_mobile.everything",
-        description="Segment everything in a photo; write a colour overlay (and optionally COCO RLE JSON).",
-    )
-    parser.add_argument("image", type=Path, help="input photo (any format PIL reads)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="hierarchical")
-    parser.add_argument("--out", type=Path, required=True, help="overlay PNG to write")
-    parser.add_argument("--json", type=Path, help="also write the masks as COCO RLE records to this file")
-    for name, value in vars(defaults).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, metavar="V")
-    add_checkpoint_args(parser)
-    add_runtime_args(parser)
-    return parser
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    """Write ``payload`` next to ``path`` first, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload))
-    partial.replace(path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        config = EverythingConfig(**{name: getattr(args, name) for name in vars(EverythingConfig())})
-    except ValueError as exc:
-        sys.exit(f"error: {exc}")
-    try:
-        image = np.asarray(Image.open(args.image).convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        sys.exit(f"error: cannot read image {args.image}: {exc}")
-    generator = AutoMaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
-    start = time.perf_counter()
-    with ProgressBar("decoding prompts") as bar:
-        result = generator.generate(image, progress=bar.update)
-    seconds = time.perf_counter() - start
-    masks = [rle.decode(r["segmentation"]) for r in result]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    overlay_masks(image, masks).save(args.out)
-    if args.json is not None:
-        payload = {
-            "image": str(args.image),
-            "size": list(image.shape[:2]),
-            "strategy": result.strategy,
-            "points_decoded": result.points_decoded,
-            "annotations": list(result),
-        }
-        _write_json(args.json, payload)
-    print(
-        f"{len(result)} masks ({result.strategy}: {result.points_decoded} prompts decoded, "
-        f"{result.points_skipped} skipped) in {seconds:.2f} s -> {args.out}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 SamAutomaticMaskGenerator = AutoMaskGenerator  # segment-anything's name
+
+
+if __name__ == "__main__":  # python -m tinysam_mobile.everything
+    from .cli.everything import main
+
+    sys.exit(main())

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinysam_mobile.build import build_bundle
+from tinysam_mobile.bundle.build import build_bundle
+from tinysam_mobile.bundle.manifest import read_manifest
 from tinysam_mobile.converters import TARGETS
-from tinysam_mobile.manifest import read_manifest
 from tinysam_mobile.recipes import list_recipes, load_recipe
 
 CASES = [(t, r) for t in sorted(TARGETS) for r in list_recipes(t)]
@@ -283,8 +283,8 @@ def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tin
 
 def test_slot_count_does_not_change_the_answer(tmp_path_factory, tiny_model):
     """A 2-slot and an 8-slot program give the same masks for the same one-point prompt."""
-    from tinysam_mobile.build import build_bundle
     from tinysam_mobile.bundle import open_bundle
+    from tinysam_mobile.bundle.build import build_bundle
     from tinysam_mobile.predictor import Predictor
 
     from ..conftest import load_photo

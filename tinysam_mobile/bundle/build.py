@@ -9,16 +9,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .assets import bundled_photos
-from .checkpoints import LoadedCheckpoint, load_checkpoint
-from .contract import DEFAULT_MAX_POINTS
-from .converters import get_target
-from .export import io_contract
-from .manifest import build_manifest, staged_dir, write_manifest
-from .modeling import Sam
-from .parity import ParityReport, run_parity
-from .recipes import Recipe, load_recipe
-from .runtimes import TorchRuntime
+from ..assets import bundled_photos
+from ..checkpoints import LoadedCheckpoint, load_checkpoint
+from ..contract import DEFAULT_MAX_POINTS
+from ..converters import get_target
+from ..export import io_contract
+from ..fs import staged_dir
+from ..modeling import Sam
+from ..parity import ParityReport, run_parity
+from ..recipes import Recipe, load_recipe
+from ..runtimes import TorchRuntime
+from .manifest import build_manifest, write_manifest
 
 
 class ParityFailure(Exception):

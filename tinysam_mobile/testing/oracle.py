@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from . import contract, transforms
-from .contract import LABEL_FOREGROUND
-from .prompts import PromptBatch
+from .. import contract, transforms
+from ..contract import LABEL_FOREGROUND
+from ..prompts import PromptBatch
 
 EMBEDDING_SHAPE = (1, 256, 64, 64)
 TOKEN_IOUS = np.array([0.80, 0.96, 0.75], dtype=np.float32)

@@ -12,19 +12,13 @@ built in a temporary directory next to the destination and moved into place in o
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import __version__, contract, transforms
-from .checkpoints import file_sha256
-from .contract import PROMPT_LABELS, IOContract
+from .. import __version__, contract, transforms
+from ..contract import PROMPT_LABELS, IOContract
+from ..fs import tree_sha256, write_atomic
 
 # 2: decoder contract v2 (unused slots label -2 masked out of attention; a prompt-batch axis).
 SCHEMA_VERSION = 2
@@ -50,15 +44,7 @@ PRE_POST_CONTRACT: dict[str, Any] = {
 def artifact_entry(path: Path) -> dict[str, Any]:
     """File name, sha256 and size of a program (a file, or a directory such as .mlpackage)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(path.parent)).encode())
-        digest.update(file_sha256(f).encode())
-    return {
-        "file": path.name,
-        "sha256": file_sha256(path) if path.is_file() else digest.hexdigest(),
-        "bytes": sum(f.stat().st_size for f in files),
-    }
+    return {"file": path.name, "sha256": tree_sha256(path), "bytes": sum(f.stat().st_size for f in files)}
 
 
 def build_manifest(
@@ -89,9 +75,7 @@ def build_manifest(
 
 
 def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> Path:
-    path = bundle_dir / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-    return path
+    return write_atomic(bundle_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
 
 
 def read_manifest(bundle_dir: Path) -> dict[str, Any]:
@@ -113,24 +97,3 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
         if actual["sha256"] != entry["sha256"]:
             raise ValueError(f"{bundle_dir}/{entry['file']} ({role}) does not match its sha256 in {MANIFEST}")
     return manifest
-
-
-@contextmanager
-def staged_dir(destination: Path) -> Iterator[Path]:
-    """A temporary directory next to ``destination`` that replaces it only if the block succeeds."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if destination.exists():
-        old = destination.with_name(f".{destination.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(destination, old)
-        os.replace(stage, destination)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, destination)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .converters import Programs, get_target
+from ..converters import Programs, get_target
+from ..runtimes.base import Runtime
 from .manifest import read_manifest
-from .runtimes.base import Runtime
 
 
 def open_bundle(

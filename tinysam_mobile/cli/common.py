@@ -8,15 +8,15 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from .checkpoints import (
+from ..checkpoints import (
     DEFAULT_CHECKPOINT,
     KNOWN_CHECKPOINTS,
     CheckpointError,
     LoadedCheckpoint,
     load_checkpoint,
 )
-from .modeling import CONFIGS, get_config
-from .runtimes import Runtime, TorchRuntime
+from ..modeling import CONFIGS, get_config
+from ..runtimes import Runtime, TorchRuntime
 
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
@@ -65,8 +65,8 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
     """The bundle's runtime when ``--bundle`` is given, else the float model of ``--checkpoint``."""
     import torch
 
-    from .bundle import open_bundle
-    from .manifest import read_manifest
+    from ..bundle import open_bundle
+    from ..bundle.manifest import read_manifest
 
     if args.threads < 1:
         sys.exit(f"error: --threads must be at least 1, got {args.threads}")

@@ -1,0 +1,1 @@
+"""The command-line programs (``python -m tinysam_mobile.<name>`` runs ``cli/<name>.py``)."""
