@@ -94,7 +94,7 @@ class Trainer:
         self.objective = SamObjective(self.model, teacher, DistillWeights(*cfg.distill_weights)).to(
             self.ctx.device
         )
-        self.params = list(trainable_parameters(self.model))
+        self.params = trainable_parameters(self.model)
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.step, self.elapsed = 0, 0.0
         if cfg.resume:

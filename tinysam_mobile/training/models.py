@@ -76,13 +76,16 @@ def set_training_mode(model: nn.Module) -> None:
             module.eval()
 
 
-def trainable_parameters(model: Sam) -> Iterator[nn.Parameter]:
-    """Every parameter except the unused classifier head (left as initialised, frozen)."""
+def freeze_unused(model: Sam) -> None:
+    """Freeze the classifier head TinySAM never calls (it stays as initialised, for strict loading)."""
     for name, param in model.named_parameters():
         if name.startswith(FROZEN_PREFIXES):
             param.requires_grad_(False)
-        else:
-            yield param
+
+
+def trainable_parameters(model: Sam) -> list[nn.Parameter]:
+    """The parameters that require gradients."""
+    return [p for p in model.parameters() if p.requires_grad]
 
 
 @torch.no_grad()

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from ..modeling import Sam
 from .data import Batch
 from .losses import hard_mask_weights, mask_iou, sam_losses, weighted_output_l1
-from .models import SharedResolutions, capture_decoder_tokens, set_training_mode, trainable_parameters
+from .models import SharedResolutions, capture_decoder_tokens, freeze_unused, set_training_mode
 from .prompts import correction_points
 
 
@@ -43,7 +43,7 @@ class SamObjective(nn.Module):
     def __init__(self, model: Sam, teacher: Sam | None = None, weights: DistillWeights | None = None) -> None:
         super().__init__()
         self.model = model
-        list(trainable_parameters(model))  # freezes the unused classifier head
+        freeze_unused(model)
         self.views = SharedResolutions(model)
         # Not a submodule: no gradients, not in state_dict(), not touched by DDP.
         self._teacher = SharedResolutions(teacher.eval().requires_grad_(False)) if teacher else None
