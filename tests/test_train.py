@@ -22,6 +22,7 @@ from tinysam_mobile.training import losses, scenes
 from tinysam_mobile.training.checkpointing import load_state
 from tinysam_mobile.training.data import BatchRecipe, make_batch, training_sample
 from tinysam_mobile.training.evaluation import evaluate, interior_point
+from tinysam_mobile.training.evaluation import main as evaluation_main
 from tinysam_mobile.training.loop import TrainConfig, Trainer, fresh_model
 from tinysam_mobile.training.models import SharedResolutions, capture_decoder_tokens
 from tinysam_mobile.training.objective import SamObjective
@@ -386,3 +387,9 @@ def test_evaluation_runs_on_held_out_scenes():
     result = evaluate(build_sam(TINY, seed=0), objects=2)
     assert result.objects == 2
     assert 0 <= result.point_miou <= result.point_oracle_miou <= 1 and 0 <= result.box_miou <= 1
+
+
+def test_evaluation_command(tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]):
+    args = [str(tiny_checkpoint), "--config", "tiny-test", "--objects", "1", "--threads", "1"]
+    assert evaluation_main(args) == 0
+    assert "eval 1 objects @1024: point mIoU" in capsys.readouterr().out

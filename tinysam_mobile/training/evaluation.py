@@ -11,14 +11,17 @@ truth), and the exact ground-truth box.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy import ndimage
 
+from ..checkpoints import CheckpointError, load_checkpoint
 from ..mask_ops import masks_to_boxes
-from ..modeling import Sam
+from ..modeling import CONFIGS, Sam, get_config
 from ..predictor import Predictor
 from .data import EVAL_STREAM
 from .scenes import generate_scene, render
@@ -85,3 +88,26 @@ def evaluate(model: Sam, objects: int = 40) -> EvalResult:
             pred, iou, _ = predictor.predict(box=gt_box)
             box.append(_iou(pred[int(np.argmax(iou))], mask))
     return EvalResult(len(point), float(np.mean(point)), float(np.mean(oracle)), float(np.mean(box)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tinysam_mobile.training.evaluation CHECKPOINT [--objects N] [--config C]``."""
+    parser = argparse.ArgumentParser(description="held-out generated-scene mIoU at 1024 of a checkpoint")
+    parser.add_argument("checkpoint", help="checkpoint file (last.pt, model.pth) or known name")
+    parser.add_argument("--objects", type=int, default=100, help="held-out objects (default 100)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--config", default="tinysam", choices=sorted(CONFIGS), help="model configuration")
+    args = parser.parse_args(argv)
+    if args.objects < 1 or args.threads < 1:
+        parser.error("--objects and --threads must be at least 1")
+    torch.set_num_threads(args.threads)
+    try:
+        model = load_checkpoint(args.checkpoint, get_config(args.config)).model
+    except CheckpointError as exc:
+        parser.error(str(exc))
+    print(evaluate(model, args.objects).summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
