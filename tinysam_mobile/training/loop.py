@@ -7,6 +7,7 @@ and at the end), ``model.pth`` (the float model in the official layout, written 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -186,7 +187,9 @@ class Trainer:
     def run_eval(self) -> None:
         if self.ctx.is_main:
             started = time.perf_counter()
-            result = evaluate(self.model, self.cfg.eval_objects)
+            # The evaluation runs the CPU inference path (Predictor over TorchRuntime).
+            model = self.model if self.ctx.device.type == "cpu" else copy.deepcopy(self.model).cpu()
+            result = evaluate(model, self.cfg.eval_objects)
             self.log.event(f"step {self.step}: {result.summary()} ({time.perf_counter() - started:.0f}s)")
 
     def run(self) -> None:
