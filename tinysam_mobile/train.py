@@ -88,9 +88,10 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     if len(weights) != 3 or min(weights) < 0:
         parser.error(f"--distill-weights must be three non-negative numbers, got {a.distill_weights!r}")
     for option in ("teacher", "init"):
-        if getattr(a, option):
+        spec = getattr(a, option)
+        if spec and not spec.startswith("untrained"):  # untrained[:SEED] needs no file
             try:
-                resolve_path(getattr(a, option))
+                resolve_path(spec)
             except CheckpointError as exc:
                 parser.error(f"--{option}: {exc}")
     last = a.out / "last.pt"
