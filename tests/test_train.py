@@ -207,11 +207,11 @@ def test_hard_mask_weights():
 
 
 def test_schedule():
-    phases = plan_phases(parse_resolutions("256:0.8,512:0.15,1024"), 100, 4)
-    assert [(p.size, p.start, p.end, p.images) for p in phases] == [
-        (256, 0, 80, 4),
-        (512, 80, 95, 1),
-        (1024, 95, 100, 1),
+    phases = plan_phases(parse_resolutions("256:0.8,512:0.15,1024"), 100, 4, 24)
+    assert [(p.size, p.start, p.end, p.images, p.prompts) for p in phases] == [
+        (256, 0, 80, 4, 24),
+        (512, 80, 95, 1, 6),
+        (1024, 95, 100, 1, 4),
     ]
     assert learning_rate(0, 100, 1.0, 10) == pytest.approx(0.1)
     assert learning_rate(10, 100, 1.0, 10) == pytest.approx(1.0)

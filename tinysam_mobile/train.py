@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.batch_size,
         help="images per step and process at the smallest resolution",
     )
-    p.add_argument("--prompts", type=int, default=d.prompts, help=f"prompts per image (default {d.prompts})")
+    p.add_argument(
+        "--prompts", type=int, default=d.prompts, help="prompts per image at the smallest resolution"
+    )
     p.add_argument(
         "--resolution",
         default=d.resolution,

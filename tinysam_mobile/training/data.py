@@ -22,8 +22,9 @@ from .scenes import RenderedScene, generate_scene, render
 TRAIN_STREAM = 1
 EVAL_STREAM = 2
 CALIBRATION_STREAM = 3
-MIN_AREA_FRACTION = 3e-4  # of the input area: smaller instances are not used as targets
-MIN_AREA = 12
+# Smallest target, in pixels of the scene at its full size (as in the evaluation): 32 x 32 at 1024.
+MIN_SCENE_AREA = 1024
+MIN_AREA = 12  # and never fewer output pixels than this
 CROP_SCALES = (0.5, 1.0)
 
 
@@ -87,17 +88,18 @@ def training_sample(
             h, w = transforms.preprocess_shape(spec.height, spec.width, size)
             scale = size / max(spec.height, spec.width)
             window = (0, 0, w, h)
-        sample = _to_sample(render(spec, scale, window), size)
+        min_area = max(MIN_AREA, MIN_SCENE_AREA * scale * scale)
+        sample = _to_sample(render(spec, scale, window), size, min_area)
         if sample is not None:
             return sample
     raise RuntimeError(f"no usable scene for key {key} after 100 attempts")
 
 
-def _to_sample(scene: RenderedScene, size: int) -> Sample | None:
-    """Normalize and pad; keep instances of at least ``max(MIN_AREA, MIN_AREA_FRACTION * S^2)`` px."""
+def _to_sample(scene: RenderedScene, size: int, min_area: float) -> Sample | None:
+    """Normalize and pad; keep the instances with at least ``min_area`` pixels in view."""
     h, w = scene.owner.shape
     masks = scene.masks()
-    keep = masks.reshape(len(masks), -1).sum(1) >= max(MIN_AREA, MIN_AREA_FRACTION * size * size)
+    keep = masks.reshape(len(masks), -1).sum(1) >= min_area
     if not keep.any():
         return None
     padded = np.zeros((int(keep.sum()), size, size), dtype=bool)

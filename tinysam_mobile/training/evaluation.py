@@ -23,10 +23,10 @@ from ..checkpoints import CheckpointError, load_checkpoint
 from ..mask_ops import masks_to_boxes
 from ..modeling import CONFIGS, Sam, get_config
 from ..predictor import Predictor
-from .data import EVAL_STREAM
+from .data import EVAL_STREAM, MIN_SCENE_AREA
 from .scenes import generate_scene, render
 
-MIN_AREA = 1024
+MIN_AREA = MIN_SCENE_AREA
 EVAL_SEED = 20250101
 
 

@@ -37,15 +37,15 @@ class TrainConfig:
 
     out: Path
     config: str = "tinysam"
-    steps: int = 1000
-    batch_size: int = 4
-    prompts: int = 8
-    resolution: str = "256"
-    lr: float = 5e-4
+    steps: int = 1860
+    batch_size: int = 2
+    prompts: int = 24
+    resolution: str = "256:0.8,512:0.17,1024"
+    lr: float = 8e-4
     weight_decay: float = 0.01
-    warmup: int = 200
+    warmup: int = 100
     clip: float = 1.0
-    max_rounds: int = 3
+    max_rounds: int = 1
     crop_prob: float = 0.5
     seed: int = 0
     threads: int = 2
@@ -82,7 +82,7 @@ class Trainer:
         self.cfg = cfg
         self.ctx = distributed.setup()
         torch.set_num_threads(cfg.threads)
-        self.phases = plan_phases(parse_resolutions(cfg.resolution), cfg.steps, cfg.batch_size)
+        self.phases = plan_phases(parse_resolutions(cfg.resolution), cfg.steps, cfg.batch_size, cfg.prompts)
         self.log = TrainLog(cfg.out / "train.log" if self.ctx.is_main else None, cfg.log_every)
         self.last_path = cfg.out / "last.pt"
         model_config = get_config(cfg.config)
@@ -145,7 +145,7 @@ class Trainer:
     def recipe(self, phase: Phase) -> BatchRecipe:
         return BatchRecipe(
             phase.images,
-            self.cfg.prompts,
+            phase.prompts,
             crop_prob=self.cfg.crop_prob if phase.size < 1024 else 0.0,
             max_rounds=self.cfg.max_rounds,
         )
@@ -195,7 +195,10 @@ class Trainer:
     def run(self) -> None:
         cfg = self.cfg
         if self.ctx.is_main:
-            phases = ", ".join(f"{p.size}px x{p.images} steps {p.start}-{p.end}" for p in self.phases)
+            phases = ", ".join(
+                f"{p.size}px x{p.images} images x{p.prompts} prompts, steps {p.start}-{p.end}"
+                for p in self.phases
+            )
             self.log.event(
                 f"training {cfg.config} for {cfg.steps} steps on {self.ctx.world} process(es): {phases}"
             )

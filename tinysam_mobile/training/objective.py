@@ -36,8 +36,9 @@ class DistillWeights:
 class SamObjective(nn.Module):
     """Loss of ``model`` on a :class:`Batch`; parameters are the full model's only.
 
-    ``forward`` returns a dict of scalar tensors: ``loss`` (what to minimise), ``mask``, ``iou``
-    and, when distilling, ``embedding``, ``tokens``, ``output``.
+    ``forward`` returns a dict of scalar tensors: ``loss`` (what to minimise), ``mask``, ``iou``,
+    ``best_iou`` (mean IoU of the best of the three masks, a metric without gradient) and, when
+    distilling, ``embedding``, ``tokens``, ``output``.
     """
 
     def __init__(self, model: Sam, teacher: Sam | None = None, weights: DistillWeights | None = None) -> None:
@@ -69,7 +70,11 @@ class SamObjective(nn.Module):
                 low_res, iou = student.decode(per_prompt, coords, labels, mask_input)
             logits = F.interpolate(low_res, batch.size, mode="bilinear", align_corners=False)
             losses = sam_losses(logits, iou, prompts.targets)
-            terms = {"mask": losses.mask, "iou": losses.iou}
+            terms = {
+                "mask": losses.mask,
+                "iou": losses.iou,
+                "best_iou": losses.actual_iou.max(1).values.mean(),
+            }
             if teacher is not None:
                 with torch.no_grad(), capture_decoder_tokens(teacher) as teacher_tokens:
                     t_low, _ = teacher.decode(

@@ -2,8 +2,9 @@
 
 A resolution schedule reads ``SIZE[:FRACTION],...``, e.g. ``256:0.85,512:0.12,1024``: phases in
 that order, each ``FRACTION`` of the total steps, the last one (without a fraction) taking the
-rest. The number of images per step of a phase keeps the pixels per step about constant:
-``max(1, round(images * (smallest size / size)^2))``.
+rest. Images per step, and prompts per image, shrink with the square of the size (their cost
+grows with it): ``max(1, round(images * (smallest / size)^2))`` images and
+``max(MIN_PROMPTS, round(prompts * (smallest / size)^2))`` prompts.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import math
 from dataclasses import dataclass
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 16
+MIN_PROMPTS = 4
 
 
 @dataclass(frozen=True)
 class Phase:
-    """Steps ``[start, end)`` run at input ``size`` with ``images`` images per step."""
+    """Steps ``[start, end)`` run at input ``size`` with ``images`` images per step and
+    ``prompts`` prompts per image."""
 
     size: int
     start: int
     end: int
     images: int
+    prompts: int
 
 
 def parse_resolutions(text: str) -> list[tuple[int, float | None]]:
@@ -58,8 +62,11 @@ def parse_resolutions(text: str) -> list[tuple[int, float | None]]:
     return out
 
 
-def plan_phases(schedule: list[tuple[int, float | None]], steps: int, images: int) -> list[Phase]:
-    """Phases covering ``steps`` steps; ``images`` is the batch at the smallest size."""
+def plan_phases(
+    schedule: list[tuple[int, float | None]], steps: int, images: int, prompts: int
+) -> list[Phase]:
+    """Phases covering ``steps`` steps; ``images`` and ``prompts`` (per image) are those of the
+    smallest size."""
     smallest = min(size for size, _ in schedule)
     phases, start = [], 0
     for i, (size, fraction) in enumerate(schedule):
@@ -69,8 +76,16 @@ def plan_phases(schedule: list[tuple[int, float | None]], steps: int, images: in
             else min(steps, start + round(fraction * steps))
         )
         if end > start:
-            per_step = max(1, round(images * (smallest / size) ** 2))
-            phases.append(Phase(size, start, end, per_step))
+            shrink = (smallest / size) ** 2
+            phases.append(
+                Phase(
+                    size,
+                    start,
+                    end,
+                    max(1, round(images * shrink)),
+                    min(prompts, max(MIN_PROMPTS, round(prompts * shrink))),
+                )
+            )
         start = end
     return phases
 
