@@ -4,7 +4,8 @@
   MobileSAM's ``mobile_sam.pt``); a ``{"model": ...}`` / ``{"state_dict": ...}`` wrapper is unwrapped.
 * URL: downloaded once into the cache dir (``$TINYSAM_CACHE`` or ``~/.cache/tinysam_mobile``),
   with a progress bar; append ``#sha256=<hex>`` to verify it.
-* known names: see :data:`KNOWN_CHECKPOINTS`.
+* known names: see :data:`KNOWN_CHECKPOINTS` (downloaded) and :data:`BUNDLED_CHECKPOINTS` (shipped
+  in the package as fp16, loaded as float32).
 * ``untrained`` or ``untrained:SEED``: a seeded random model, for offline runs and tests only.
 
 Files are read with ``torch.load(weights_only=True)``: pickled code is never executed.
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 
 import torch
 
+from .assets import WEIGHTS_DIR
 from .fs import atomic_file, file_sha256
 from .modeling import TINYSAM, Sam, SamConfig, build_untrained
 
@@ -61,6 +63,33 @@ KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
     ),
 }
 DEFAULT_CHECKPOINT = "tinysam-42.3"
+
+
+@dataclass(frozen=True)
+class BundledCheckpoint:
+    """A checkpoint shipped in ``tinysam_mobile/assets/weights/`` as an fp16 state dict.
+
+    ``sha256`` is None until a file is shipped; loading then fails with how to make one.
+    """
+
+    filename: str
+    sha256: str | None
+    description: str
+
+    @property
+    def path(self) -> Path:
+        return WEIGHTS_DIR / self.filename
+
+
+BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
+    "synthetic": BundledCheckpoint(
+        "tinysam_synthetic_fp16.pth",
+        None,
+        "TinySAM trained by this project on generated scenes (python -m tinysam_mobile.train), NOT the "
+        "official weights: it segments the kind of objects it was trained on and is meant for demos, "
+        "quantization gates and everything-mode checks while the official weights are out of reach",
+    ),
+}
 
 _SAM_VIT = {768: "SAM ViT-B", 1024: "SAM ViT-L", 1280: "SAM ViT-H"}
 _UNTRAINED = re.compile(r"^untrained(?::(\d+))?$")
@@ -99,13 +128,18 @@ def load_checkpoint(spec: str, config: SamConfig = TINYSAM) -> LoadedCheckpoint:
         return LoadedCheckpoint(build_untrained(config, seed=seed), spec, None)
     path = resolve_path(spec)
     state_dict = read_state_dict(path)
+    if spec in BUNDLED_CHECKPOINTS:  # fp16 on disk, float32 in memory
+        state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
     model = build_untrained(config)
     apply_state_dict(model, state_dict, source=str(path))
     return LoadedCheckpoint(model.eval(), spec, file_sha256(path))
 
 
 def resolve_path(spec: str) -> Path:
-    """A local file for ``spec``: known names and URLs are downloaded into the cache first."""
+    """A local file for ``spec``: known names and URLs are downloaded into the cache first,
+    bundled names are checked against their sha256."""
+    if spec in BUNDLED_CHECKPOINTS:
+        return _bundled_path(spec, BUNDLED_CHECKPOINTS[spec])
     if spec in KNOWN_CHECKPOINTS:
         known = KNOWN_CHECKPOINTS[spec]
         return download(known.url, known.sha256)
@@ -115,12 +149,48 @@ def resolve_path(spec: str) -> Path:
         return download(url, sha)
     path = Path(spec).expanduser()
     if not path.is_file():
-        names = ", ".join([*KNOWN_CHECKPOINTS, "untrained[:SEED]"])
+        names = ", ".join([*KNOWN_CHECKPOINTS, *BUNDLED_CHECKPOINTS, "untrained[:SEED]"])
         what = "is a directory" if path.is_dir() else "does not exist"
         raise CheckpointError(
             f"checkpoint {spec!r} {what}; give a checkpoint file, an http(s) URL or one of: {names}"
         )
     return path
+
+
+def _bundled_path(name: str, bundled: BundledCheckpoint) -> Path:
+    """The shipped file of a bundled checkpoint, verified; a clear error when it is not shipped."""
+    how = (
+        "train one with python -m tinysam_mobile.train, then write it with "
+        "scripts/export_synthetic.py RUN/last.pt and register its sha256 in BUNDLED_CHECKPOINTS"
+    )
+    if bundled.sha256 is None or not bundled.path.is_file():
+        raise CheckpointError(
+            f"the bundled checkpoint {name!r} is not shipped in this build ({bundled.path}); {how}"
+        )
+    actual = file_sha256(bundled.path)
+    if actual != bundled.sha256:
+        raise CheckpointError(
+            f"the bundled checkpoint {name!r} ({bundled.path}) has sha256 {actual}, expected "
+            f"{bundled.sha256}: the file was changed; reinstall the package or re-export it"
+        )
+    return bundled.path
+
+
+def save_half_precision(model: Sam, path: Path) -> str:
+    """Save ``model``'s state dict with floating tensors in fp16 (official key layout), written
+    atomically; returns the file's sha256. Raises ``ValueError`` if a weight overflows fp16."""
+    state = {}
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            value = value.half()
+            if not torch.isfinite(value).all():
+                raise ValueError(
+                    f"{key} does not fit in fp16 (max |w| {model.state_dict()[key].abs().max():.3g})"
+                )
+        state[key] = value
+    with atomic_file(Path(path)) as partial:
+        torch.save(state, partial)
+    return file_sha256(path)
 
 
 def download(url: str, sha256: str | None = None) -> Path:

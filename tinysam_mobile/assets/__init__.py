@@ -1,10 +1,11 @@
-"""Bundled data: sample photos used for calibration, parity checks, tests and demos."""
+"""Bundled data: sample photos (calibration, parity checks, tests, demos) and shipped weights."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 PHOTO_DIR = Path(__file__).parent / "photos"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 def bundled_photos() -> list[Path]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..checkpoints import (
+    BUNDLED_CHECKPOINTS,
     DEFAULT_CHECKPOINT,
     KNOWN_CHECKPOINTS,
     CheckpointError,
@@ -21,7 +22,7 @@ from ..runtimes import Runtime, TorchRuntime
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint`` and ``--model-config`` options."""
-    names = ", ".join(KNOWN_CHECKPOINTS)
+    names = ", ".join([*KNOWN_CHECKPOINTS, *BUNDLED_CHECKPOINTS])
     parser.add_argument(
         "--checkpoint",
         default=DEFAULT_CHECKPOINT,
@@ -50,6 +51,8 @@ def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
         warn_untrained(args.checkpoint)
     else:
         print(f"checkpoint {args.checkpoint} (sha256 {loaded.sha256[:12]}...)", file=sys.stderr)
+    if args.checkpoint in BUNDLED_CHECKPOINTS:
+        print(f"note: {BUNDLED_CHECKPOINTS[args.checkpoint].description}", file=sys.stderr)
     return loaded
 
 
