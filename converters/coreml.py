@@ -37,32 +37,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinysam_mobile.calibration import calibration_photos, decoder_samples, encoder_samples
-from tinysam_mobile.export import (
-    DECODER_INPUTS,
-    DECODER_OUTPUTS,
-    ENCODER_INPUTS,
-    ENCODER_OUTPUTS,
-    DecoderModule,
-    EncoderModule,
-    decoder_example_inputs,
-    encoder_example_inputs,
-    with_shifted_padding,
-)
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.mil.interpreter import dtype_name
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.recipes import Calibration, Recipe
+from tinysam_mobile.recipes import Recipe
 from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime
 
 from . import Programs
+from .fp16 import FP16_HEADROOM, RangeRecorder, Ranges, fp16_unsafe
+from .jobs import ProgramJob, program_jobs
 
 PRECISIONS = frozenset({"fp32", "fp16", "w8", "palettize4", "palettize6", "w8a8"})
 PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
-FP16_MAX = 65504.0
-FP16_HEADROOM = 16.0  # keep an op in fp32 when its calibration activations exceed FP16_MAX / this
 WEIGHT_THRESHOLD = 2048
-Ranges = dict[str, tuple[float, float]]
 
 
 def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
@@ -108,35 +95,25 @@ def to_mlmodel(
 def activation_ranges(program, samples: Iterable[dict[str, np.ndarray]]) -> Ranges:
     """Running min / max of every floating op output of a MIL ``program`` over ``samples``."""
     interpreter = MilInterpreter(program)
-    ranges: Ranges = {}
-
-    def observe(name: str, tensor: torch.Tensor) -> None:
-        if tensor.is_floating_point():
-            low, high = float(tensor.min()), float(tensor.max())
-            old = ranges.get(name, (low, high))
-            ranges[name] = (min(old[0], low), max(old[1], high))
-
+    recorder = RangeRecorder()
     for feed in samples:
-        interpreter.run(feed, observe)
-    return ranges
+        interpreter.run(feed, recorder)
+    return recorder.ranges
 
 
 def fp16_unsafe_ops(program, ranges: Ranges, headroom: float = FP16_HEADROOM) -> frozenset[str]:
-    """Ops of a float32 MIL ``program`` that produce or consume values within ``headroom`` of
-    fp16's largest value (named by their output variable): a large value must not be stored in
-    fp16, so its producer and every consumer stay float32."""
-    limit = FP16_MAX / headroom
-    large = {name for name, (low, high) in ranges.items() if max(-low, high) > limit}
-    unsafe = set()
-    for op in program.functions["main"].operations:
-        inputs = {
+    """Ops of a float32 MIL ``program`` (named by their output variable) that must stay float32
+    (``converters.fp16``)."""
+
+    def inputs(op) -> set[str]:
+        return {
             v.name
             for value in op.inputs.values()
             for v in (value if isinstance(value, list | tuple) else [value])
         }
-        if op.outputs[0].name in large or inputs & large:
-            unsafe.add(op.outputs[0].name)
-    return frozenset(unsafe)
+
+    operations = program.functions["main"].operations
+    return fp16_unsafe(((op.outputs[0].name, inputs(op)) for op in operations), ranges, headroom)
 
 
 def quantize_activations(mlmodel, ranges: Ranges):
@@ -180,33 +157,24 @@ def save(mlmodel, path: Path) -> Path:
     return path
 
 
-def convert_program(
-    program: torch.export.ExportedProgram,
-    names: tuple[tuple[str, ...], tuple[str, ...]],
-    example: tuple[torch.Tensor, ...],
-    precision: str,
-    samples: Callable[[], Iterable[dict[str, np.ndarray]]],
-    path: Path,
-    scratch: Path,
-    progress: Callable[[str], None],
-) -> Path:
-    """One program (encoder or decoder) to ``path`` per ``precision``; ``samples`` calibrate."""
-    inputs, outputs = names
-    float32 = to_mlmodel(program, inputs, outputs, example, fp16=False)
-    if precision == "fp32":
+def convert_program(job: ProgramJob, path: Path, scratch: Path, progress: Callable[[str], None]) -> Path:
+    """One program (encoder or decoder) to ``path`` per its precision; its samples calibrate."""
+    program = export_program(job.module, job.example)
+    float32 = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=False)
+    if job.precision == "fp32":
         return save(float32, path)
-    progress(f"{path.stem}: find fp16-unsafe ops (float32 program on calibration data)")
+    progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
     float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
-    unsafe = fp16_unsafe_ops(float32_program, activation_ranges(float32_program, samples()))
-    progress(f"{path.stem}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
-    model = to_mlmodel(program, inputs, outputs, example, fp16=True, keep_fp32=unsafe)
-    if precision == "w8a8":
-        progress(f"{path.stem}: calibrate int8 activations (fp16 program in the MIL interpreter)")
-        ranges = activation_ranges(load_program(save(model, scratch / "fp16.mlpackage")), samples())
+    unsafe = fp16_unsafe_ops(float32_program, activation_ranges(float32_program, job.samples()))
+    progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
+    model = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=True, keep_fp32=unsafe)
+    if job.precision == "w8a8":
+        progress(f"{job.name}: calibrate int8 activations (fp16 program in the MIL interpreter)")
+        ranges = activation_ranges(load_program(save(model, scratch / "fp16.mlpackage")), job.samples())
         model = quantize_activations(model, ranges)
-    if precision != "fp16":
-        progress(f"{path.stem}: compress weights ({precision})")
-        model = compress_weights(model, precision)
+    if job.precision != "fp16":
+        progress(f"{job.name}: compress weights ({job.precision})")
+        model = compress_weights(model, job.precision)
     return save(model, path)
 
 
@@ -220,48 +188,12 @@ def convert(
     progress: Callable[[str], None] = print,
 ) -> Programs:
     """Convert the encoder and the decoder of ``model`` per ``recipe`` into ``work_dir``."""
-    ready = with_shifted_padding(model)
-    calibration = recipe.calibration or Calibration()
-    needs_data = {recipe.encoder_precision, recipe.decoder_precision} != {"fp32"}
-    photos = calibration_photos(calibration.images, calibration_dir) if needs_data else []
-    encoder_inputs = encoder_samples(photos)
-
-    def decoder_feeds() -> Iterable[dict[str, np.ndarray]]:
-        for args in decoder_samples(
-            model, encoder_inputs, calibration.prompts_per_image, max_points, calibration.seed
-        ):
-            yield {n: t.numpy() for n, t in zip(DECODER_INPUTS, args, strict=True)}
-
-    jobs = {
-        "encoder": (
-            EncoderModule(ready),
-            (ENCODER_INPUTS, ENCODER_OUTPUTS),
-            encoder_example_inputs(),
-            recipe.encoder_precision,
-            lambda: ({ENCODER_INPUTS[0]: x.numpy()} for x in encoder_inputs),
-        ),
-        "decoder": (
-            DecoderModule(ready),
-            (DECODER_INPUTS, DECODER_OUTPUTS),
-            decoder_example_inputs(ready, max_points),
-            recipe.decoder_precision,
-            decoder_feeds,
-        ),
-    }
     paths = {}
-    for name, (module, names, example, precision, samples) in jobs.items():
-        progress(f"{name}: export and convert with coremltools ({precision})")
+    for job in program_jobs(model, recipe, max_points, calibration_dir):
+        progress(f"{job.name}: export and convert with coremltools ({job.precision})")
         with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as scratch:
-            paths[name] = convert_program(
-                export_program(module, example),
-                names,
-                example,
-                precision,
-                samples,
-                work_dir / f"{name}.mlpackage",
-                Path(scratch),
-                progress,
-            )
+            path = work_dir / f"{job.name}.mlpackage"
+            paths[job.name] = convert_program(job, path, Path(scratch), progress)
     return Programs(paths["encoder"], paths["decoder"])
 
 
