@@ -43,6 +43,9 @@ def _base(**changes):
         (dict(parity={"mask_iou": 0.9}), "unknown key"),
         (dict(decoder={"precision": "int8"}), "needs a \\[calibration\\]"),
         (dict(calibration={"images": 2.5}), "images: expected int"),
+        (dict(parity={"photos": 0}), "photos: expected a positive int"),
+        (dict(parity={"photos": True}), "photos: expected a positive int"),
+        (dict(parity={"by_config": {"tiny-test": {"photos": 1}}}), "unknown key\\(s\\) \\['photos'\\]"),
     ],
 )
 def test_invalid_recipes(changes, message):
@@ -55,6 +58,12 @@ def test_thresholds_by_config_override():
     recipe = parse_recipe(data, "executorch", PRECISIONS, where="r.toml", stem="r")
     assert recipe.thresholds("tinysam").min_mask_iou == 0.99
     assert recipe.thresholds("tiny-test").min_mask_iou == 0.5
+
+
+def test_parity_photos():
+    assert parse_recipe(_base(), "executorch", PRECISIONS, where="r.toml", stem="r").parity_photos is None
+    recipe = parse_recipe(_base(parity={"photos": 1}), "executorch", PRECISIONS, where="r.toml", stem="r")
+    assert recipe.parity_photos == 1 and recipe.thresholds("tinysam") == recipe.parity
 
 
 def test_unknown_recipe_lists_known():

@@ -68,7 +68,7 @@ def build_bundle(
             report = run_parity(
                 TorchRuntime(model, max_points),
                 runtime,
-                bundled_photos(),
+                bundled_photos()[: recipe.parity_photos],
                 thresholds=recipe.thresholds(config),
                 progress=progress,
             )
@@ -97,6 +97,7 @@ def build_bundle(
             if report is None
             else {
                 "passed": True,
+                "photos": list(report.embedding_cosine),
                 "summary": report.summary,
                 "thresholds": asdict(report.thresholds) if report.thresholds else None,
                 "note": "untrained weights: agreement of logits and masks between runtimes only"

@@ -16,6 +16,7 @@ Schema (every section optional unless noted)::
     prompts_per_image = 16           # sampled point / box / mask prompts for the decoder
     seed = 0
     [parity]                         # thresholds; see tinysam_mobile.parity.Thresholds
+    photos = 1                       # parity on the first N bundled photos (default: all of them)
     max_logit_abs = 1e-3
     ...
     [parity.by_config.tiny-test]     # overrides for another model config
@@ -58,6 +59,7 @@ class Recipe:
     calibration: Calibration | None
     parity: Thresholds
     parity_by_config: dict[str, Thresholds] = field(default_factory=dict)
+    parity_photos: int | None = None
     source: dict[str, Any] = field(default_factory=dict)
 
     def thresholds(self, config_name: str) -> Thresholds:
@@ -126,6 +128,9 @@ def parse_recipe(
         calibration = _dataclass_from(Calibration, data["calibration"], f"{where} [calibration]")
     parity_data = dict(_table(data.get("parity", {}), f"{where} [parity]"))
     by_config_data = _table(parity_data.pop("by_config", {}), f"{where} [parity.by_config]")
+    photos = parity_data.pop("photos", None)
+    if photos is not None and (not isinstance(photos, int) or isinstance(photos, bool) or photos < 1):
+        raise RecipeError(f"{where} [parity] photos: expected a positive int, got {photos!r}")
     parity = _dataclass_from(Thresholds, parity_data, f"{where} [parity]")
     by_config = {
         cfg: _dataclass_from(
@@ -142,6 +147,7 @@ def parse_recipe(
         calibration=calibration,
         parity=parity,
         parity_by_config=by_config,
+        parity_photos=photos,
         source=data,
     )
     if recipe.calibrated and calibration is None:
