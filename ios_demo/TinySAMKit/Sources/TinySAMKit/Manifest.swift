@@ -20,7 +20,7 @@ public struct Artifact: Equatable {
 /// which runtime runs it, the two programs and their I/O names, shapes and dtypes.
 public struct BundleManifest {
     public static let schemaVersion = 1
-    public static let targets: Set<String> = ["executorch", "tflite", "coreml"]
+    public static let targets: Set<String> = ["executorch", "tflite", "coreml", "coreai"]
     public static let decoderInputNames = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
     public static let decoderOutputNames = ["low_res_masks", "iou_predictions"]
 
