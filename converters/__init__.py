@@ -49,6 +49,7 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
+    "coreai": Target("coreai", "tinysam_mobile.converters.coreai", ".aimodel", "coreai", "fp16"),
     "coreml": Target("coreml", "tinysam_mobile.converters.coreml", ".mlpackage", "coreml", "fp16"),
     "executorch": Target(
         "executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch", "xnnpack_fp32"

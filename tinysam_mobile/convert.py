@@ -1,4 +1,4 @@
-"""``python -m tinysam_mobile.convert --target {coreml,executorch,tflite} [--recipe NAME] [--out DIR]``
+"""``python -m tinysam_mobile.convert --target {coreai,coreml,executorch,tflite} [--recipe NAME] [--out DIR]``
 
 Converts TinySAM into an on-device bundle (encoder + decoder programs and manifest.json), checks
 mask parity of the artifacts on their real runtime against the float reference, and writes the
