@@ -52,7 +52,7 @@ with warnings.catch_warnings():
 PRECISIONS = frozenset({"fp32", "fp16", "w8", "palettize4", "palettize6"})
 PALETTE_BITS = {"palettize4": 4, "palettize6": 6}
 PALETTE_GROUP = 16  # output channels sharing one palette
-WEIGHT_THRESHOLD = 2048
+WEIGHT_THRESHOLD = 1024  # coreai-opt's default: larger weights are compressed
 FUNCTION = "main"
 
 
@@ -262,7 +262,8 @@ def asset_inventory(asset: Path) -> dict[str, Any]:
 
 
 def open_runtime(programs: Programs, max_points: int, num_threads: int | None = None) -> CoreAIRuntime:
-    """The runtime for converted assets: coreai-core's own runtime (on Linux through ODIX)."""
+    """The runtime for converted assets: coreai-core's own runtime (on Linux through ODIX; it has
+    no thread setting, so ``num_threads`` is unused)."""
     return CoreAIRuntime(programs.encoder, programs.decoder, max_points)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tinysam_mobile.converters import coreai
+from tinysam_mobile.converters import coreai, get_target
 from tinysam_mobile.converters.jobs import ProgramJob
 
 from tinysam_mobile.bundle import open_bundle
@@ -128,6 +128,13 @@ def test_runtime_load_errors(tmp_path, toy_assets):
         CoreAIRuntime(junk, decoder, 8)
     with pytest.raises(RuntimeError, match=r"expected \('image',\)"):
         CoreAIRuntime(decoder, decoder, 8)
+
+
+def test_missing_backend_is_an_install_hint(monkeypatch):
+    monkeypatch.delitem(sys.modules, "tinysam_mobile.converters.coreai")
+    monkeypatch.setitem(sys.modules, "coreai_torch", None)  # as if not installed
+    with pytest.raises(RuntimeError, match=r"coreai_torch is not installed.*tinysam-mobile\[coreai\]"):
+        get_target("coreai").load()
 
 
 @pytest.fixture(scope="module")
