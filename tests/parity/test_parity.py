@@ -159,9 +159,10 @@ def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
 
 
 # Largest bundle size of each compressed recipe relative to the target's fp32 bundle (full size:
-# Core ML measured 0.508 / 0.258 / 0.262 / 0.195 / 0.134; Core AI COREAI_RATIOS). The tiny config
-# keeps most of its small weight tensors uncompressed, so there each recipe only has to be smaller
-# than fp32.
+# Core ML measured 0.508 / 0.258 / 0.262 / 0.195 / 0.134; Core AI fp16 0.50 measured, its w8 (the
+# encoder alone measured 0.30) and palettes provisional, checked nightly). The tiny config keeps
+# most of its small weight tensors uncompressed, so there each recipe only has to be smaller than
+# fp32.
 SIZE_RATIO = {
     ("coreml", "fp16"): 0.52,
     ("coreml", "w8"): 0.27,
@@ -169,9 +170,9 @@ SIZE_RATIO = {
     ("coreml", "palettize6"): 0.21,
     ("coreml", "palettize4"): 0.15,
     ("coreai", "fp16"): 0.51,
-    ("coreai", "w8"): 0.27,
-    ("coreai", "palettize6"): 0.21,
-    ("coreai", "palettize4"): 0.15,
+    ("coreai", "w8"): 0.31,
+    ("coreai", "palettize6"): 0.24,
+    ("coreai", "palettize4"): 0.18,
 }
 
 
