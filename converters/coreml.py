@@ -102,12 +102,30 @@ def to_mlmodel(
     )
 
 
+# ops whose output holds exactly their input "x"'s values (rearranged): their range is x's
+SAME_VALUES = frozenset({"reshape", "transpose", "expand_dims", "squeeze", "identity"})
+
+
 def activation_ranges(program, samples: Iterable[dict[str, np.ndarray]]) -> Ranges:
-    """Running min / max of every floating op output of a MIL ``program`` over ``samples``."""
-    interpreter, recorder = MilInterpreter(program), RangeRecorder()
+    """Running min / max of every floating op output of a MIL ``program`` over ``samples``
+    (outputs of :data:`SAME_VALUES` ops take their input's range without a reduction)."""
+    operations = program.functions["main"].operations
+    computed = {
+        op.outputs[0].name
+        for op in operations
+        if op.op_type != "const" and not op.op_type.startswith("constexpr_") and op.outputs[0].val is None
+    }
+    aliases = {
+        op.outputs[0].name: op.inputs["x"].name
+        for op in operations
+        if op.op_type in SAME_VALUES
+        and op.inputs["x"].name in computed
+        and op.outputs[0].dtype == op.inputs["x"].dtype
+    }
+    interpreter, recorder = MilInterpreter(program), RangeRecorder(aliases)
     for feed in samples:
         interpreter.run(feed, recorder)
-    return recorder.ranges
+    return recorder.resolved()
 
 
 def fp16_unsafe_ops(program, ranges: Ranges, headroom: float = FP16_HEADROOM) -> frozenset[str]:

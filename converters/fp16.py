@@ -19,16 +19,34 @@ Ranges = dict[str, tuple[float, float]]
 
 
 class RangeRecorder:
-    """An observer ``(name, tensor)`` that keeps the running min / max of floating tensors by name."""
+    """An observer ``(name, tensor)`` that keeps the running min / max of floating tensors by name.
 
-    def __init__(self) -> None:
+    ``aliases`` maps names whose values are exactly another name's (reshapes, transposes) to that
+    name: they are not reduced again, :meth:`resolved` copies their source's range.
+    """
+
+    def __init__(self, aliases: dict[str, str] | None = None) -> None:
         self.ranges: Ranges = {}
+        self.aliases = dict(aliases or {})
 
     def __call__(self, name: str, tensor: torch.Tensor) -> None:
+        if name in self.aliases:
+            return
         if tensor.is_floating_point() and tensor.numel() > 0:
-            low, high = float(tensor.min()), float(tensor.max())
+            low, high = (float(v) for v in torch.aminmax(tensor))
             old = self.ranges.get(name, (low, high))
             self.ranges[name] = (min(old[0], low), max(old[1], high))
+
+    def resolved(self) -> Ranges:
+        """Every recorded range plus the aliases' (an alias of an unrecorded name stays absent)."""
+        ranges = dict(self.ranges)
+        for name in self.aliases:
+            source = name
+            while source in self.aliases:
+                source = self.aliases[source]
+            if source in ranges:
+                ranges[name] = ranges[source]
+        return ranges
 
 
 def fp16_unsafe(

@@ -53,10 +53,10 @@ def test_runtime_load_errors(tmp_path, toy_program):
 
 def test_convert_command_writes_a_tflite_bundle(tmp_path, capsys):
     out = tmp_path / "bundle"
-    args = ["--target", "tflite", "--recipe", "fp16", "--out", str(out), "--no-parity"]
+    args = ["--target", "tflite", "--recipe", "fp16_weights", "--out", str(out), "--no-parity"]
     assert main([*args, "--checkpoint", "untrained", "--model-config", "tiny-test"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["target"] == "tflite" and manifest["recipe"]["name"] == "fp16"
+    assert manifest["target"] == "tflite" and manifest["recipe"]["name"] == "fp16_weights"
     assert {a["file"] for a in manifest["artifacts"].values()} == {"encoder.tflite", "decoder.tflite"}
     assert "litert-torch" in manifest["tools"]
     assert sorted(p.name for p in out.iterdir()) == ["decoder.tflite", "encoder.tflite", "manifest.json"]
