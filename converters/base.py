@@ -103,7 +103,7 @@ def program_jobs(
     calibration = recipe.calibration or Calibration()
     needs_data = any(backend.needs_calibration(recipe.program(p).scheme) for p in ("encoder", "decoder"))
     photos = calibration_photos(calibration.images, calibration_dir) if needs_data else []
-    encoder_inputs = encoder_samples(photos)
+    encoder_inputs = encoder_samples(photos, calibration.mirrored)
 
     def encoder_calibration() -> Iterator[tuple[torch.Tensor, ...]]:
         return ((x,) for x in encoder_inputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--nightly", action="store_true", help="also run the nightly tests (too long for CI)")
 
 
+# backend / toolchain marker of a test file (parametrized tests take their ``target`` instead)
+FILE_MARKERS = {
+    "test_coreml.py": "coreml",
+    "test_mil_interpreter.py": "coreml",
+    "test_coreai.py": "coreai",
+    "test_litert.py": "tflite",
+    "test_golden.py": "kotlin",
+    "test_swift_core.py": "swift",
+}
+# the module a backend marker needs; without it the test is skipped with the set-up to run
+BACKEND_MODULES = {
+    "coreml": "coremltools",
+    "coreai": "coreai",
+    "executorch": "executorch",
+    "tflite": "litert_torch",
+}
+
+
+def _backend_marker(item: pytest.Item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("target") in BACKEND_MODULES:
+        return params["target"]
+    return FILE_MARKERS.get(item.path.name)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--nightly"):
-        return
-    skip = pytest.mark.skip(reason="nightly: too long for CI; run with --nightly")
+    nightly = config.getoption("--nightly")
+    skip_nightly = pytest.mark.skip(reason="nightly: too long for CI; run with --nightly")
     for item in items:
-        if "nightly" in item.keywords:
-            item.add_marker(skip)
+        marker = _backend_marker(item)
+        if marker is not None:
+            item.add_marker(getattr(pytest.mark, marker))
+            module = BACKEND_MODULES.get(marker)
+            if module is not None and importlib.util.find_spec(module) is None:
+                reason = f"{module} is not installed (bash scripts/bootstrap.sh {marker})"
+                item.add_marker(pytest.mark.skip(reason=reason))
+        if "nightly" in item.keywords and not nightly:
+            item.add_marker(skip_nightly)
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,13 @@ def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
     return photos[:count]
 
 
-def encoder_samples(photos: list[Path]) -> list[torch.Tensor]:
-    """Pre-processed encoder inputs ``1 x 3 x 1024 x 1024``: each photo and its mirror image."""
+def encoder_samples(photos: list[Path], mirrored: bool = True) -> list[torch.Tensor]:
+    """Pre-processed encoder inputs ``1 x 3 x 1024 x 1024``: each photo (and its mirror image)."""
     samples = []
     for photo in photos:
         image = np.asarray(Image.open(photo).convert("RGB"))
-        for variant in (image, np.ascontiguousarray(image[:, ::-1])):
+        variants = (image, np.ascontiguousarray(image[:, ::-1])) if mirrored else (image,)
+        for variant in variants:
             samples.append(torch.from_numpy(transforms.preprocess(variant)[0]))
     return samples
 
@@ -50,7 +51,8 @@ def recipe_encoder_samples(recipe: Recipe, photo_dir: Path | None = None) -> lis
     if not recipe.calibrated:
         return []
     assert recipe.calibration is not None
-    return encoder_samples(calibration_photos(recipe.calibration.images, photo_dir))
+    calibration = recipe.calibration
+    return encoder_samples(calibration_photos(calibration.images, photo_dir), calibration.mirrored)
 
 
 def _random_prompt(

@@ -70,11 +70,13 @@ class RecipeBackend(Protocol):
 
 @dataclass(frozen=True)
 class Calibration:
-    """How activations are calibrated: bundled photos, sampled decoder prompts."""
+    """How activations are calibrated: bundled photos (and their mirror images when
+    ``mirrored``), sampled decoder prompts per encoder sample."""
 
     images: int = 3
     prompts_per_image: int = 16
     seed: int = 0
+    mirrored: bool = True
 
 
 @dataclass(frozen=True)

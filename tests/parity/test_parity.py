@@ -210,13 +210,7 @@ def _check(result, target: str, recipe: str) -> None:
     assert report.judged == (_recipe(target, recipe).parity.judge == "always")  # untrained weights
     if result.manifest["model"]["config"] == "tiny-test":
         _check_baseline(result, "tiny-test", target, recipe)
-    assert {c.case for c in report.cases} >= {"one_point", "box", "mask_input_refinement"}
     manifest = read_manifest(result.bundle_dir)  # checks schema version and hashes
-    assert manifest["parity"]["passed"] is True
-    assert manifest["io"]["max_points"] == 8
-    assert manifest["prompt_labels"]["unused"] == -2
-    names = [s["name"] for s in manifest["io"]["decoder_inputs"]]
-    assert names == ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
     saved = json.loads((result.bundle_dir / "parity" / "parity.json").read_text())
     assert saved["passed"] and saved["summary"] == pytest.approx(report.summary)
     assert manifest["parity"]["judged"] == report.judged
