@@ -25,8 +25,8 @@ TAIL_LINES = 30
 
 # third-party warning message (regex) -> what it means here, said once per scope
 REPHRASED: dict[str, str] = {
-    r"overflow encountered in cast": "some values exceed the float16 range (±65504) and became ±inf "
-    "when cast to float16",
+    r"overflow encountered in cast": "some constants exceed the float16 range (±65504) and became ±inf "
+    "in the float16 program (the parity check measures whether that matters)",
 }
 
 _consoles: list[tuple[TextIO, TextIO]] = []
