@@ -23,7 +23,7 @@ from typing import IO, TextIO
 
 TAIL_LINES = 30
 
-# third-party warning message (regex) -> what it means here, said once per scope
+# third-party warning message (regex) -> what it means here, said once per scope when it happens
 REPHRASED: dict[str, str] = {
     r"overflow encountered in cast": "some constants exceed the float16 range (±65504) and became ±inf "
     "in the float16 program (the parity check measures whether that matters)",
@@ -108,12 +108,24 @@ def _tail(log: IO[bytes], lines: int = TAIL_LINES) -> list[str]:
     return [line for line in text.splitlines() if line.strip()][-lines:]
 
 
-def _rephrase(caught: list[warnings.WarningMessage]) -> list[str]:
-    said = []
-    for pattern, message in REPHRASED.items():
-        if any(re.search(pattern, str(w.message)) for w in caught) and message not in said:
-            said.append(message)
-    return said
+@contextlib.contextmanager
+def _warnings_to(log: TextIO, console_err: TextIO) -> Iterator[None]:
+    """Known warnings (:data:`REPHRASED`) said once in our words on ``console_err``, others to ``log``."""
+    said: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        for pattern, ours in REPHRASED.items():
+            if re.search(pattern, str(message)):
+                if ours not in said:
+                    said.add(ours)
+                    print(f"warning: {ours}", file=console_err, flush=True)
+                return
+        log.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
 
 
 @contextlib.contextmanager
@@ -142,8 +154,7 @@ def quiet(verbose: bool = False, expected: tuple[type[BaseException], ...] = ())
         stack.enter_context(contextlib.redirect_stderr(text_log))
         stack.enter_context(_env("TQDM_DISABLE", "1"))  # read when tqdm is imported
         stack.enter_context(_logging_disabled())
-        caught = stack.enter_context(warnings.catch_warnings(record=True))
-        warnings.simplefilter("always")
+        stack.enter_context(_warnings_to(text_log, console[1]))
         _consoles.append(console)
         stack.callback(_consoles.pop)
         try:
@@ -158,6 +169,3 @@ def quiet(verbose: bool = False, expected: tuple[type[BaseException], ...] = ())
                 print("\n".join(tail), file=console[1])
                 print("--- (run with --verbose to see all of it) ---", file=console[1], flush=True)
             raise
-        finally:
-            for message in _rephrase(caught):
-                print(f"warning: {message}", file=console[1], flush=True)
