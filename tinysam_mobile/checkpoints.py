@@ -17,7 +17,6 @@ import hashlib
 import os
 import pickle
 import re
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 
 import torch
 
+from . import console
 from .assets import WEIGHTS_DIR
 from .fs import atomic_file, file_sha256
 from .modeling import TINYSAM, Sam, SamConfig, build_untrained
@@ -213,19 +213,19 @@ def download(url: str, sha256: str | None = None) -> Path:
 
 
 def _copy_with_progress(src, dst, total: int, label: str) -> None:
-    """Copy a stream while drawing a one-line progress bar on stderr."""
-    done = 0
+    """Copy a stream while drawing a one-line progress bar on the user's stderr."""
+    done, stream = 0, console.err()
     while chunk := src.read(1 << 20):
         dst.write(chunk)
         done += len(chunk)
         if total:
             filled = int(30 * done / total)
             bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\rdownloading {label} [{bar}] {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+            stream.write(f"\rdownloading {label} [{bar}] {done / 1e6:.1f}/{total / 1e6:.1f} MB")
         else:
-            sys.stderr.write(f"\rdownloading {label} {done / 1e6:.1f} MB")
-        sys.stderr.flush()
-    sys.stderr.write("\n")
+            stream.write(f"\rdownloading {label} {done / 1e6:.1f} MB")
+        stream.flush()
+    stream.write("\n")
 
 
 def _verify(path: Path, sha256: str | None, url: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .parity_figure import parity_figure
 from .predictor import Predictor
 from .runtimes.base import Runtime
 
@@ -33,6 +34,14 @@ METRICS = {
     "max_iou_delta": ("max_iou_delta", False),
     "mean_best_mask_agreement": ("min_mean_best_mask_agreement", True),
     "min_embedding_cosine": ("min_embedding_cosine", True),
+}
+
+# summary metric -> the per-case metric it bounds (the means and the embedding have none)
+CASE_METRICS = {
+    "max_logit_abs": "logit_max_abs",
+    "min_logit_cosine": "logit_cosine",
+    "min_mask_iou": "mask_iou",
+    "max_iou_delta": "iou_delta",
 }
 
 
@@ -66,14 +75,28 @@ class Thresholds:
     def failures(self, summary: dict[str, float]) -> list[str]:
         """Human-readable list of the bounds ``summary`` violates (empty when it passes)."""
         out = []
-        for metric, (field_name, larger_is_better) in METRICS.items():
-            bound = getattr(self, field_name)
-            if bound is None:
-                continue
-            ok = summary[metric] >= bound if larger_is_better else summary[metric] <= bound
-            if not ok:
+        for metric in METRICS:
+            bound = self._violated(metric, summary[metric])
+            if bound is not None:
                 out.append(f"{metric}: measured {summary[metric]:.6g}, bound {bound:.6g}")
         return out
+
+    def case_failures(self, metrics: dict[str, float]) -> list[str]:
+        """Short list of the bounds one case's ``metrics`` violate (see :data:`CASE_METRICS`)."""
+        out = []
+        for metric, key in CASE_METRICS.items():
+            bound = self._violated(metric, metrics[key])
+            if bound is not None:
+                out.append(f"{key} {metrics[key]:.4g} {'<' if METRICS[metric][1] else '>'} {bound:.6g}")
+        return out
+
+    def _violated(self, metric: str, value: float) -> float | None:
+        """The bound on summary ``metric`` when ``value`` violates it, else ``None``."""
+        field_name, larger_is_better = METRICS[metric]
+        bound = getattr(self, field_name)
+        if bound is None or (value >= bound if larger_is_better else value <= bound):
+            return None
+        return bound
 
 
 @dataclass(frozen=True)
@@ -109,13 +132,14 @@ def case_prompt(case: PromptCase, height: int, width: int) -> dict[str, np.ndarr
 
 @dataclass
 class CaseResult:
-    """Metrics of one (photo, prompt) case and the best masks, for the visual report."""
+    """Metrics of one (photo, prompt) case; the best masks and the prompt (pixels), for the picture."""
 
     photo: str
     case: str
     metrics: dict[str, float]
     reference_mask: np.ndarray = field(repr=False)
     candidate_mask: np.ndarray = field(repr=False)
+    prompt: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -128,6 +152,7 @@ class ParityReport:
     embedding_cosine: dict[str, float]
     thresholds: Thresholds | None = None
     untrained: bool = False
+    photos: dict[str, Path] = field(default_factory=dict)  # name -> file, for the picture
 
     @property
     def summary(self) -> dict[str, float]:
@@ -151,6 +176,10 @@ class ParityReport:
     def failures(self) -> list[str]:
         return self.thresholds.failures(self.summary) if self.judged else []
 
+    def case_failures(self, case: CaseResult) -> list[str]:
+        """The bounds ``case`` alone violates (empty when not judged)."""
+        return self.thresholds.case_failures(case.metrics) if self.judged else []
+
     def to_dict(self) -> dict:
         return {
             "reference": self.reference,
@@ -165,11 +194,11 @@ class ParityReport:
         }
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
-        """Write ``parity.json`` and ``parity.png`` (reference | candidate | difference) to ``out_dir``."""
+        """Write ``parity.json`` and ``parity.png`` (:func:`~.parity_figure.parity_figure`) to ``out_dir``."""
         out_dir.mkdir(parents=True, exist_ok=True)
         json_path, png_path = out_dir / "parity.json", out_dir / "parity.png"
         json_path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        mask_grid(self.cases).save(png_path)
+        parity_figure(self).save(png_path)
         return json_path, png_path
 
 
@@ -225,6 +254,7 @@ def run_parity(
         )
         for case in cases:
             prompt = case_prompt(case, *image.shape[:2])
+            drawn = dict(prompt)
             if case.refine:
                 _, iou, low = ref_pred.predict(**prompt)
                 prompt["mask_input"] = low[int(np.argmax(iou))][None]
@@ -233,26 +263,20 @@ def run_parity(
             best = int(np.argmax(ref[1]))
             results.append(
                 CaseResult(
-                    photo.name, case.name, compare_outputs(ref, cand), ref[0][best] > 0, cand[0][best] > 0
+                    photo.name,
+                    case.name,
+                    compare_outputs(ref, cand),
+                    ref[0][best] > 0,
+                    cand[0][best] > 0,
+                    drawn,
                 )
             )
-    return ParityReport(reference.name, candidate.name, results, embedding_cosine, thresholds, untrained)
-
-
-def mask_grid(cases: list[CaseResult], cell: int = 192) -> Image.Image:
-    """One row per case: reference best mask, candidate best mask, their difference (red)."""
-    rows = max(1, len(cases))
-    grid = Image.new("RGB", (3 * cell, rows * cell), (255, 255, 255))
-    for row, case in enumerate(cases):
-        diff = np.zeros((*case.reference_mask.shape, 3), np.uint8)
-        diff[case.reference_mask != case.candidate_mask] = (230, 30, 30)
-        tiles = [
-            np.repeat((case.reference_mask * 255).astype(np.uint8)[:, :, None], 3, 2),
-            np.repeat((case.candidate_mask * 255).astype(np.uint8)[:, :, None], 3, 2),
-            diff,
-        ]
-        for col, tile in enumerate(tiles):
-            thumb = Image.fromarray(tile)
-            thumb.thumbnail((cell - 4, cell - 4))
-            grid.paste(thumb, (col * cell + 2, row * cell + 2))
-    return grid
+    return ParityReport(
+        reference.name,
+        candidate.name,
+        results,
+        embedding_cosine,
+        thresholds,
+        untrained,
+        {photo.name: photo for photo in photos},
+    )

@@ -1,4 +1,4 @@
-"""Pieces shared by the command-line tools: model/runtime arguments, warnings, a progress bar."""
+"""Pieces shared by the command-line tools: model/runtime/verbosity arguments, warnings, a progress bar."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from .. import console
 from ..checkpoints import (
     BUNDLED_CHECKPOINTS,
     DEFAULT_CHECKPOINT,
@@ -31,13 +32,20 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-config", default="tinysam", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
 
 
+def add_verbose_arg(parser: argparse.ArgumentParser) -> None:
+    """``--verbose``: show third-party output (progress bars, warnings, notes) as it comes."""
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the converters' and runtimes' own output"
+    )
+
+
 def warn_untrained(source: str) -> None:
     """A loud stderr banner: the model's outputs mean nothing."""
     banner = "!" * 78
     print(
         f"{banner}\n!! UNTRAINED WEIGHTS ({source}): outputs are meaningless, "
         f"for offline runs and tests only.\n{banner}",
-        file=sys.stderr,
+        file=console.err(),
     )
 
 
@@ -50,9 +58,9 @@ def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     if loaded.untrained:
         warn_untrained(args.checkpoint)
     else:
-        print(f"checkpoint {args.checkpoint} (sha256 {loaded.sha256[:12]}...)", file=sys.stderr)
+        print(f"checkpoint {args.checkpoint} (sha256 {loaded.sha256[:12]}...)", file=console.err())
     if args.checkpoint in BUNDLED_CHECKPOINTS:
-        print(f"note: {BUNDLED_CHECKPOINTS[args.checkpoint].description}", file=sys.stderr)
+        print(f"note: {BUNDLED_CHECKPOINTS[args.checkpoint].description}", file=console.err())
     return loaded
 
 
@@ -87,13 +95,13 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
 
 
 class ProgressBar:
-    """A one-line ``done/total`` bar on stderr (plain lines when stderr is not a terminal)."""
+    """A one-line ``done/total`` bar on the user's stderr (plain lines when it is not a terminal)."""
 
     WIDTH = 30
 
     def __init__(self, label: str, stream=None) -> None:
         self.label = label
-        self.stream = stream or sys.stderr
+        self.stream = stream or console.err()
         self.start = time.perf_counter()
         self._last_line = ""
 

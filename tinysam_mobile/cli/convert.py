@@ -2,7 +2,8 @@
 
 Converts TinySAM into an on-device bundle (encoder + decoder programs and manifest.json), checks
 mask parity of the artifacts on their real runtime against the float reference, and writes the
-bundle atomically. ``--list-recipes`` shows what each target offers.
+bundle atomically. ``--list-recipes`` shows what each target offers. The converters' own output
+is kept out of the way (shown with ``--verbose``, or its tail when a conversion fails).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+from .. import console
 from ..bundle.build import ParityFailure, build_bundle, resolve_recipe
 from ..contract import DEFAULT_MAX_POINTS
 from ..converters import TARGETS, get_target
 from ..recipes import RecipeError, list_recipes, load_recipe
-from .common import add_checkpoint_args, load_from_args
+from .common import add_checkpoint_args, add_verbose_arg, load_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=2, help="runtime threads for parity (default 2)")
     parser.add_argument("--calibration-dir", type=Path, help="photos for int8 calibration (default: bundled)")
     add_checkpoint_args(parser)
+    add_verbose_arg(parser)
     return parser
 
 
@@ -59,42 +62,47 @@ def print_recipes(targets: list[str]) -> None:
             recipe = load_recipe(name, recipe_name, backend)
             aliases = f" (also: {', '.join(recipe.aliases)})" if recipe.aliases else ""
             default = " [default]" if recipe_name == target.default_recipe else ""
-            print(f"  {recipe_name:16s} {recipe.description}{aliases}{default}")
+            print(f"  {recipe_name:16s} {recipe.description}{aliases}{default}", file=console.out())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.max_points < 3:
+        parser.error("--max-points must be at least 3 (two box corners and one point)")
     try:
-        if args.list_recipes:
-            print_recipes([args.target] if args.target else sorted(TARGETS))
-            return 0
-        args.target = args.target or "executorch"
-        args.recipe = args.recipe or get_target(args.target).default_recipe
-        args.out = args.out or Path("out") / f"{args.target}-{Path(args.recipe).stem}"
-        if args.max_points < 3:
-            parser.error("--max-points must be at least 3 (two box corners and one point)")
-        start = time.perf_counter()
-
-        def progress(message: str) -> None:
-            print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
-
-        resolve_recipe(args.target, args.recipe)  # fail on a bad recipe before loading weights
-        loaded = load_from_args(args)
-        result = build_bundle(
-            loaded,
-            args.target,
-            args.recipe,
-            args.out,
-            max_points=args.max_points,
-            parity=not args.no_parity,
-            num_threads=args.threads,
-            calibration_dir=args.calibration_dir,
-            progress=progress,
-        )
+        with console.quiet(args.verbose, expected=(RecipeError, ParityFailure)):
+            return _run(args)
     except (RecipeError, ParityFailure, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.list_recipes:
+        print_recipes([args.target] if args.target else sorted(TARGETS))
+        return 0
+    args.target = args.target or "executorch"
+    args.recipe = args.recipe or get_target(args.target).default_recipe
+    args.out = args.out or Path("out") / f"{args.target}-{Path(args.recipe).stem}"
+    start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=console.out(), flush=True)
+
+    resolve_recipe(args.target, args.recipe)  # fail on a bad recipe before loading weights
+    loaded = load_from_args(args)
+    result = build_bundle(
+        loaded,
+        args.target,
+        args.recipe,
+        args.out,
+        max_points=args.max_points,
+        parity=not args.no_parity,
+        num_threads=args.threads,
+        calibration_dir=args.calibration_dir,
+        progress=progress,
+    )
     artifacts = result.manifest["artifacts"]
     sizes = ", ".join(f"{a['file']} {a['bytes'] / 1e6:.1f} MB" for a in artifacts.values())
     if result.report is not None:

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import torch
 
+from .. import console
 from ..bundle import open_bundle
 from ..bundle.manifest import read_manifest
-from ..evaluation import as_json, evaluate, load_coco, markdown, report, write_coco
+from ..evaluation import RuntimeScores, as_json, evaluate, load_coco, markdown, report, write_coco
 from ..predictor import Predictor
 from ..runtimes import TorchRuntime
-from .common import ProgressBar, add_checkpoint_args, load_from_args
+from .common import ProgressBar, add_checkpoint_args, add_verbose_arg, load_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     add_checkpoint_args(run)
+    add_verbose_arg(run)
     make = commands.add_parser("make-set", help="write a held-out generated evaluation set (COCO format)")
     make.add_argument("out_dir", type=Path)
     make.add_argument("--objects", type=int, default=200, help="whole objects to include (default 200)")
@@ -59,22 +61,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not path.exists():
             parser.error(f"{path} does not exist")
     torch.set_num_threads(args.threads)
-    loaded = load_from_args(args)
-    predictors = {f"float ({args.checkpoint})": Predictor(TorchRuntime(loaded.model))}
-    for bundle in args.bundle:
-        try:
-            manifest = read_manifest(bundle)
-            runtime = open_bundle(bundle, args.threads, manifest)
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            parser.error(f"cannot open bundle {bundle}: {exc}")
-        predictors[f"{manifest['target']} {manifest['recipe']['name']}"] = Predictor(runtime)
-    with ProgressBar("evaluating objects") as bar:
-        results = evaluate(
-            predictors,
-            load_coco(args.annotations, args.images, args.min_area),
-            args.clicks,
-            progress=lambda n: bar.update(n, n),
-        )
+    with console.quiet(args.verbose):
+        results = _evaluate(args)
     summary = report(results)
     table = markdown(summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +70,25 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     args.out.with_suffix(".json").write_text(as_json(summary))
     print(table + f"-> {args.out.with_suffix('.md')}, {args.out.with_suffix('.json')}")
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> list[RuntimeScores]:
+    loaded = load_from_args(args)
+    predictors = {f"float ({args.checkpoint})": Predictor(TorchRuntime(loaded.model))}
+    for bundle in args.bundle:
+        try:
+            manifest = read_manifest(bundle)
+            runtime = open_bundle(bundle, args.threads, manifest)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            sys.exit(f"error: cannot open bundle {bundle}: {exc}")
+        predictors[f"{manifest['target']} {manifest['recipe']['name']}"] = Predictor(runtime)
+    with ProgressBar("evaluating objects") as bar:
+        return evaluate(
+            predictors,
+            load_coco(args.annotations, args.images, args.min_area),
+            args.clicks,
+            progress=lambda n: bar.update(n, n),
+        )
 
 
 def _make_set(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .. import rle
+from .. import console, rle
 from ..everything import STRATEGIES, AutoMaskGenerator, EverythingConfig
 from ..fs import write_atomic
 from ..visualize import overlay_masks
-from .common import ProgressBar, add_checkpoint_args, add_runtime_args, runtime_from_args
+from .common import ProgressBar, add_checkpoint_args, add_runtime_args, add_verbose_arg, runtime_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, metavar="V")
     add_checkpoint_args(parser)
     add_runtime_args(parser)
+    add_verbose_arg(parser)
     return parser
 
 
@@ -46,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         image = np.asarray(Image.open(args.image).convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         sys.exit(f"error: cannot read image {args.image}: {exc}")
-    generator = AutoMaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
-    start = time.perf_counter()
-    with ProgressBar("decoding prompts") as bar:
-        result = generator.generate(image, progress=bar.update)
+    with console.quiet(args.verbose):
+        generator = AutoMaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
+        start = time.perf_counter()
+        with ProgressBar("decoding prompts") as bar:
+            result = generator.generate(image, progress=bar.update)
     seconds = time.perf_counter() - start
     masks = [rle.decode(r["segmentation"]) for r in result]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .. import console
 from ..predictor import Predictor
 from ..visualize import overlay_mask
-from .common import add_checkpoint_args, add_runtime_args, runtime_from_args
+from .common import add_checkpoint_args, add_runtime_args, add_verbose_arg, runtime_from_args
 
 
 def _numbers(text: str, count: tuple[int, ...], what: str) -> list[float]:
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="overlay PNG to write")
     add_checkpoint_args(parser)
     add_runtime_args(parser)
+    add_verbose_arg(parser)
     return parser
 
 
@@ -67,15 +69,16 @@ def main(argv: list[str] | None = None) -> int:
         image = np.asarray(Image.open(args.image).convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         sys.exit(f"error: cannot read image {args.image}: {exc}")
-    predictor = Predictor(runtime_from_args(args))
-    start = time.perf_counter()
-    predictor.set_image(image)
-    encoded = time.perf_counter()
-    points = np.array([p[:2] for p in args.point]) if args.point else None
-    labels = np.array([p[2] for p in args.point]) if args.point else None
-    box = np.array(args.box) if args.box is not None else None
-    masks, iou, _ = predictor.predict(points, labels, box, multimask_output=False)
-    decoded = time.perf_counter()
+    with console.quiet(args.verbose):
+        predictor = Predictor(runtime_from_args(args))
+        start = time.perf_counter()
+        predictor.set_image(image)
+        encoded = time.perf_counter()
+        points = np.array([p[:2] for p in args.point]) if args.point else None
+        labels = np.array([p[2] for p in args.point]) if args.point else None
+        box = np.array(args.box) if args.box is not None else None
+        masks, iou, _ = predictor.predict(points, labels, box, multimask_output=False)
+        decoded = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     overlay_mask(image, masks[0], points, labels, box).save(args.out)
     print(
