@@ -90,6 +90,7 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
+    "coreai": Target("coreai", "tinysam_mobile.converters.coreai", ".aimodel", "coreai", "fp16"),
     "coreml": Target("coreml", "tinysam_mobile.converters.coreml", ".mlpackage", "coreml", "fp16"),
     "executorch": Target("executorch", "tinysam_mobile.converters.executorch", ".pte", "executorch", "fp32"),
     "tflite": Target("tflite", "tinysam_mobile.converters.tflite", ".tflite", "tflite", "fp32"),

@@ -45,6 +45,7 @@ from tinysam_mobile.modeling import Sam
 from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime
 
 from .base import ProgramJob
+from .fp16 import FP16_HEADROOM, RangeRecorder, Ranges, fp16_unsafe
 
 SCHEMES = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16", "w8a8"})
 OPTIONS_TABLE = "coremltools"
@@ -59,9 +60,6 @@ REQUIRED_OPTIONS = {
 }
 RUNTIME = CoreMLRuntime
 DECODER_BATCH = 1  # one prompt per decoder call (Core ML flexible shapes: not measured here)
-FP16_MAX = 65504.0
-FP16_HEADROOM = 16.0  # keep an op in fp32 when its calibration activations exceed FP16_MAX / this
-Ranges = dict[str, tuple[float, float]]
 
 
 def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
@@ -106,36 +104,25 @@ def to_mlmodel(
 
 def activation_ranges(program, samples: Iterable[dict[str, np.ndarray]]) -> Ranges:
     """Running min / max of every floating op output of a MIL ``program`` over ``samples``."""
-    interpreter = MilInterpreter(program)
-    ranges: Ranges = {}
-
-    def observe(name: str, tensor: torch.Tensor) -> None:
-        if tensor.is_floating_point():
-            low, high = float(tensor.min()), float(tensor.max())
-            old = ranges.get(name, (low, high))
-            ranges[name] = (min(old[0], low), max(old[1], high))
-
+    interpreter, recorder = MilInterpreter(program), RangeRecorder()
     for feed in samples:
-        interpreter.run(feed, observe)
-    return ranges
+        interpreter.run(feed, recorder)
+    return recorder.ranges
 
 
 def fp16_unsafe_ops(program, ranges: Ranges, headroom: float = FP16_HEADROOM) -> frozenset[str]:
-    """Ops of a float32 MIL ``program`` that produce or consume values within ``headroom`` of
-    fp16's largest value (named by their output variable): a large value must not be stored in
-    fp16, so its producer and every consumer stay float32."""
-    limit = FP16_MAX / headroom
-    large = {name for name, (low, high) in ranges.items() if max(-low, high) > limit}
-    unsafe = set()
-    for op in program.functions["main"].operations:
-        inputs = {
+    """Ops of a float32 MIL ``program`` that must stay float32 (:mod:`.fp16`), named by their
+    output variable."""
+
+    def names(op) -> list[str]:
+        return [
             v.name
             for value in op.inputs.values()
             for v in (value if isinstance(value, list | tuple) else [value])
-        }
-        if op.outputs[0].name in large or inputs & large:
-            unsafe.add(op.outputs[0].name)
-    return frozenset(unsafe)
+        ]
+
+    ops = ((op.outputs[0].name, names(op)) for op in program.functions["main"].operations)
+    return fp16_unsafe(ops, ranges, headroom)
 
 
 def optimization_config(options: dict[str, Any]):

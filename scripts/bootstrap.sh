@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up .venv on a fresh machine from this repo's own files (idempotent, quick when done).
-# EXTRAS selects the optional backends to install (default: dev,executorch,tflite,coreml — what the tests need).
+# EXTRAS selects the optional backends to install (default: dev,executorch,tflite,coreml,coreai — what the tests need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${EXTRAS:-dev,executorch,tflite,coreml}"
+extras="${EXTRAS:-dev,executorch,tflite,coreml,coreai}"
 python="${PYTHON:-python3}"
 # The Kotlin core's tests (tests/test_golden.py) compile with Debian's kotlinc and JUnit 4.
 if ! command -v kotlinc > /dev/null || [ ! -f /usr/share/java/junit4.jar ]; then

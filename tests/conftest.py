@@ -20,6 +20,19 @@ def load_photo(name: str) -> np.ndarray:
     return np.asarray(Image.open(ASSETS / name).convert("RGB"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--nightly", action="store_true", help="also run the nightly tests (too long for CI)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--nightly"):
+        return
+    skip = pytest.mark.skip(reason="nightly: too long for CI; run with --nightly")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def tiny_model() -> Sam:
     return build_untrained(TINY, seed=0)

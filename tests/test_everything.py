@@ -238,3 +238,28 @@ def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
     for ours, theirs in zip(on_bundle, reference, strict=True):
         agreement = (ours["segmentation"] == theirs["segmentation"]).mean()
         assert agreement > 0.999 and abs(ours["predicted_iou"] - theirs["predicted_iou"]) < 1e-3
+
+
+def test_mask_stats_equal_the_full_upscale(tiny_model):
+    """Windowed upscaling gives exactly the full-frame stability, box and emptiness."""
+    from tinysam_mobile import mask_ops, transforms
+    from tinysam_mobile.everything import _ImageRun
+
+    rng = np.random.default_rng(0)
+    for height, width in ((480, 640), (700, 333), (1024, 1024), (37, 900)):
+        predictor = Predictor(OracleRuntime(synthetic_scene(height, width, 1)))
+        predictor.set_image(np.zeros((height, width, 3), np.uint8))
+        run = _ImageRun(predictor, EverythingConfig(), None)
+        for trial in range(6):
+            logits = np.full((run.keep_h, run.keep_w), -20.0, np.float32)
+            y, x = rng.integers(0, run.keep_h), rng.integers(0, run.keep_w)
+            h, w = rng.integers(1, 60), rng.integers(1, 60)
+            logits[y : y + h, x : x + w] = rng.normal(2.0, 3.0, logits[y : y + h, x : x + w].shape)
+            if trial == 0:
+                logits[:] = rng.normal(0.0, 3.0, logits.shape)  # everywhere, edges included
+            full = transforms.upscale_to_input(run._canvas(logits[None]), run.input_size)[:, 0].numpy()
+            stability, box, nonempty = run._mask_stats(logits)
+            assert stability == mask_ops.stability_scores(full, 0.0, 1.0)[0]
+            assert nonempty == bool((full > 0).any())
+            if nonempty:
+                np.testing.assert_array_equal(box, mask_ops.masks_to_boxes(full > 0)[0])

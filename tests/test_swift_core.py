@@ -69,3 +69,15 @@ def test_no_stubs_in_the_ios_sources():
         if re.search(r"TODO|FIXME|fatalError\(\"(unimplemented|not implemented)", line)
     ]
     assert not stubs
+
+
+def test_the_core_ai_runner_is_guarded():
+    """The Core AI runner compiles only where the framework exists (the iOS / macOS 27 SDKs; so
+    Linux and older Xcodes build an empty target) and is available from iOS 27, where the app
+    prefers it; Core ML stays the runner on iOS 17-26."""
+    source = (IOS / "TinySAMKit/Sources/TinySAMCoreAI/CoreAISegmenter.swift").read_text().strip().splitlines()
+    assert source[0] == "#if canImport(CoreAI)" and source[-1] == "#endif"
+    assert "@available(iOS 27, macOS 27, *)" in "\n".join(source)
+    engine = (IOS / "App/SegmentEngine.swift").read_text()
+    assert "if #available(iOS 27, *), let coreAI = bundles.coreAI" in engine
+    assert "CoreMLSegmenter.load" in engine

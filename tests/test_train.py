@@ -16,12 +16,13 @@ import pytest
 import torch
 
 from tinysam_mobile.checkpoints import load_checkpoint
+from tinysam_mobile.evaluation import interior_point
 from tinysam_mobile.modeling import TINY, build_untrained
 from tinysam_mobile.train import config_from_args, main
 from tinysam_mobile.training import losses, scenes
 from tinysam_mobile.training.checkpointing import load_state
 from tinysam_mobile.training.data import BatchRecipe, make_batch, training_sample
-from tinysam_mobile.training.evaluation import evaluate, interior_point
+from tinysam_mobile.training.evaluation import evaluate
 from tinysam_mobile.training.evaluation import main as evaluation_main
 from tinysam_mobile.training.loop import TrainConfig, Trainer, fresh_model
 from tinysam_mobile.training.models import SharedResolutions, capture_decoder_tokens

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from PIL import Image
+from torch.nn import functional as F
 
 from . import contract, mask_ops, rle, transforms
 from .contract import LABEL_FOREGROUND
@@ -40,7 +41,6 @@ from .runtimes import Runtime
 STRATEGIES = ("grid", "hierarchical")
 OUTPUT_MODES = ("binary_mask", "coco_rle")
 LOW_RES_STRIDE = contract.IMG_SIZE // contract.LOW_RES_SIZE
-UPSCALE_CHUNK = 16  # masks upscaled at once for the stability filter
 
 Progress = Callable[[int, int], None]
 
@@ -197,14 +197,8 @@ class _ImageRun:
         stability = np.zeros(len(index))
         boxes = np.zeros((len(index), 4))
         nonempty = np.zeros(len(index), dtype=bool)
-        for start in range(0, len(index), UPSCALE_CHUNK):
-            part = slice(start, start + UPSCALE_CHUNK)
-            frame = self._input_frame(logits[index[part]])
-            offset = cfg.stability_score_offset
-            stability[part] = mask_ops.stability_scores(frame, Sam.mask_threshold, offset)
-            binary = frame > Sam.mask_threshold
-            boxes[part] = mask_ops.masks_to_boxes(binary)
-            nonempty[part] = binary.any((1, 2))
+        for i, k in enumerate(index):
+            stability[i], boxes[i], nonempty[i] = self._mask_stats(logits[k])
         keep = (stability >= cfg.stability_score_thresh) & nonempty
         index = index[keep]
         high = (logits[index, : self.low_h, : self.low_w] > cfg.high_score_thresh).any(0)
@@ -218,9 +212,40 @@ class _ImageRun:
         )
         return high
 
-    def _input_frame(self, logits: np.ndarray) -> np.ndarray:
-        """Cropped low-res logits ``K x kh x kw`` -> logits over the resized image ``K x h' x w'``."""
-        return transforms.upscale_to_input(self._canvas(logits), self.input_size)[:, 0].numpy()
+    def _mask_stats(self, logits: np.ndarray) -> tuple[float, np.ndarray, bool]:
+        """Stability score, inclusive XYXY box and non-emptiness of one mask's logits upscaled to
+        the resized frame, computed only where they can be above ``t - offset``.
+
+        Bilinear upscaling (x4, ``align_corners=False``) is a convex combination of the 2 x 2
+        nearest low-res cells, so a pixel whose cells are all at most ``t - offset`` counts in
+        neither stability count nor the mask. The cells above it, with a margin of two cells, are
+        upscaled alone; dropping the two output pixels next to a window edge that is not the
+        frame's edge (where the window's clamped border differs from its neighbours), the rest
+        equals the full upscale value for value.
+        """
+        cfg = self.config
+        outer = logits > Sam.mask_threshold - cfg.stability_score_offset
+        rows, cols = np.flatnonzero(outer.any(1)), np.flatnonzero(outer.any(0))
+        if rows.size == 0:
+            return 0.0, np.zeros(4), False
+        r0, c0 = max(int(rows[0]) - 2, 0), max(int(cols[0]) - 2, 0)
+        r1, c1 = min(int(rows[-1]) + 3, logits.shape[0]), min(int(cols[-1]) + 3, logits.shape[1])
+        window = torch.from_numpy(np.ascontiguousarray(logits[None, None, r0:r1, c0:c1]))
+        frame = F.interpolate(window, scale_factor=LOW_RES_STRIDE, mode="bilinear", align_corners=False)[0, 0]
+        # output rows / columns kept: exact ones inside the resized image
+        y0 = LOW_RES_STRIDE * r0 + (2 if r0 > 0 else 0)
+        x0 = LOW_RES_STRIDE * c0 + (2 if c0 > 0 else 0)
+        y1 = min(LOW_RES_STRIDE * r1 - (2 if r1 < contract.LOW_RES_SIZE else 0), self.input_size[0])
+        x1 = min(LOW_RES_STRIDE * c1 - (2 if c1 < contract.LOW_RES_SIZE else 0), self.input_size[1])
+        frame = frame[
+            y0 - LOW_RES_STRIDE * r0 : y1 - LOW_RES_STRIDE * r0,
+            x0 - LOW_RES_STRIDE * c0 : x1 - LOW_RES_STRIDE * c0,
+        ]
+        frame = frame.numpy()[None]
+        stability = float(mask_ops.stability_scores(frame, Sam.mask_threshold, cfg.stability_score_offset)[0])
+        binary = frame > Sam.mask_threshold
+        box = mask_ops.masks_to_boxes(binary)[0] + np.array([x0, y0, x0, y0])
+        return stability, box, bool(binary.any())
 
     def _canvas(self, logits: np.ndarray) -> torch.Tensor:
         """Cropped low-res logits ``K x kh x kw`` back in the decoder's ``K x 1 x 256 x 256`` frame.

@@ -2,6 +2,9 @@ import CoreML
 import SwiftUI
 import TinySAMKit
 import UniformTypeIdentifiers
+#if canImport(CoreAI)
+import CoreAI
+#endif
 
 /// Where Core ML may run the model (the demo's compute-unit selector).
 enum ComputeChoice: String, CaseIterable, Identifiable {
@@ -20,6 +23,20 @@ enum ComputeChoice: String, CaseIterable, Identifiable {
         case .neuralEngine: return .cpuAndNeuralEngine
         }
     }
+
+    #if canImport(CoreAI)
+    /// The same choice for Core AI: a preferred compute unit (Core AI falls back to the others for
+    /// ops the preferred one cannot run).
+    @available(iOS 27, *)
+    var specialization: SpecializationOptions {
+        switch self {
+        case .all: return .default
+        case .cpu: return .cpuOnly
+        case .gpu: return SpecializationOptions(preferredComputeUnitKind: .gpu)
+        case .neuralEngine: return SpecializationOptions(preferredComputeUnitKind: .neuralEngine)
+        }
+    }
+    #endif
 }
 
 /// A prompt edit the user can undo.
@@ -60,22 +77,25 @@ final class SegmentModel: ObservableObject {
     private var everythingTask: Task<Void, Never>?
     private var generation = 0
 
-    /// The bundle shipped in the app's resources (folder `tinysam-bundle`).
+    /// The bundles shipped in the app's resources (see `ModelBundles`).
     func loadBundledModel() async {
-        guard let bundle = Bundle.main.url(forResource: "tinysam-bundle", withExtension: nil) else {
-            status = "No bundle: add tinysam-bundle/ to the app (see ios_demo/README.md)"
+        let bundles = ModelBundles.shipped
+        guard bundles.coreML != nil || bundles.coreAI != nil else {
+            status = "No bundle: add tinysam-bundle/ (Core ML) or tinysam-bundle-coreai/ (Core AI, iOS 27) to the app (see ios_demo/README.md)"
             return
         }
-        await load(bundle: bundle)
+        await load(bundles: bundles)
     }
 
     /// (Re)loads the model on the chosen compute units; the current photo is encoded again.
-    func load(bundle: URL) async {
+    func load(bundles: ModelBundles) async {
         status = "Loading the model on \(computeChoice.rawValue)…"
         do {
-            manifest = try await engine.load(bundle: bundle, computeUnits: computeChoice.units)
-            let untrained = manifest?.untrained == true ? " (UNTRAINED weights)" : ""
-            status = "Core ML \(manifest?.recipe ?? "")\(untrained)"
+            let loaded = try await engine.load(bundles: bundles, compute: computeChoice)
+            manifest = loaded
+            let runtime = loaded.target == "coreai" ? "Core AI" : "Core ML"
+            let untrained = loaded.untrained ? " (UNTRAINED weights)" : ""
+            status = "\(runtime) \(loaded.recipe)\(untrained)"
             if let photo { await encode(photo) }
         } catch {
             message = "Could not load the model: \(error)"
@@ -84,8 +104,7 @@ final class SegmentModel: ObservableObject {
     }
 
     func changeComputeUnits() {
-        guard let bundle = Bundle.main.url(forResource: "tinysam-bundle", withExtension: nil) else { return }
-        Task { await load(bundle: bundle) }
+        Task { await load(bundles: ModelBundles.shipped) }
     }
 
     func setPhoto(_ image: UIImage) async {

@@ -1,6 +1,7 @@
 import SwiftUI
 
-/// The iOS demo: segment a photo with a Core ML bundle from `python -m tinysam_mobile.convert --target coreml`.
+/// The iOS demo: segment a photo with a bundle from `python -m tinysam_mobile.convert`: Core AI
+/// (`--target coreai`) on iOS 27 when the app ships one, Core ML (`--target coreml`) on iOS 17–26.
 @main
 struct TinySAMDemoApp: App {
     @StateObject private var model = SegmentModel()

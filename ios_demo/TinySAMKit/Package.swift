@@ -1,6 +1,7 @@
 // swift-tools-version:5.9
-// TinySAMKit: the platform-independent core of the iOS demo (Foundation only) and a thin Core ML
-// runner in its own target, compiled only where Core ML exists.
+// TinySAMKit: the platform-independent core of the iOS demo (Foundation only) and thin Core ML and
+// Core AI runners in targets of their own, compiled only where those frameworks exist (Core AI:
+// the iOS / macOS 27 SDKs).
 import PackageDescription
 
 let package = Package(
@@ -9,10 +10,12 @@ let package = Package(
     products: [
         .library(name: "TinySAMKit", targets: ["TinySAMKit"]),
         .library(name: "TinySAMCoreML", targets: ["TinySAMCoreML"]),
+        .library(name: "TinySAMCoreAI", targets: ["TinySAMCoreAI"]),
     ],
     targets: [
         .target(name: "TinySAMKit"),
         .target(name: "TinySAMCoreML", dependencies: ["TinySAMKit"]),
+        .target(name: "TinySAMCoreAI", dependencies: ["TinySAMKit"]),
         .testTarget(name: "TinySAMKitTests", dependencies: ["TinySAMKit"]),
     ]
 )

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from ..checkpoints import CheckpointError, load_checkpoint
+from ..evaluation import interior_point, mask_iou
 from ..mask_ops import masks_to_boxes
 from ..modeling import CONFIGS, Sam, get_config
 from ..predictor import Predictor
@@ -60,17 +60,6 @@ def held_out_objects(count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             yield scene.image, masks
 
 
-def interior_point(mask: np.ndarray) -> np.ndarray:
-    """(X, Y) of the pixel farthest from the mask's border (and the image's)."""
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(distance)), mask.shape)
-    return np.array([x, y], dtype=np.float64)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
 def evaluate(model: Sam, objects: int = 40) -> EvalResult:
     """Point and box mIoU of ``model`` (put in eval mode) on ``objects`` held-out objects."""
     predictor = Predictor(model)
@@ -82,11 +71,11 @@ def evaluate(model: Sam, objects: int = 40) -> EvalResult:
             pred, iou, _ = predictor.predict(
                 point_coords=interior_point(mask)[None], point_labels=np.array([1])
             )
-            ious = [_iou(p, mask) for p in pred]
+            ious = [mask_iou(p, mask) for p in pred]
             point.append(ious[int(np.argmax(iou))])
             oracle.append(max(ious))
             pred, iou, _ = predictor.predict(box=gt_box)
-            box.append(_iou(pred[int(np.argmax(iou))], mask))
+            box.append(mask_iou(pred[int(np.argmax(iou))], mask))
     return EvalResult(len(point), float(np.mean(point)), float(np.mean(oracle)), float(np.mean(box)))
 
 

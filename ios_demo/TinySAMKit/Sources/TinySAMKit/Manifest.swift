@@ -22,7 +22,7 @@ public struct Artifact: Equatable {
 /// takes any count from 1 to it, and its shapes are listed with B = `decoderBatch`).
 public struct BundleManifest {
     public static let schemaVersion = 2
-    public static let targets: Set<String> = ["executorch", "tflite", "coreml"]
+    public static let targets: Set<String> = ["executorch", "tflite", "coreml", "coreai"]
     public static let decoderInputNames = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
     public static let decoderOutputNames = ["low_res_masks", "iou_predictions"]
 
