@@ -4,6 +4,7 @@ leave nothing behind; the rules that convert instead of refusing are checked for
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import struct
@@ -19,11 +20,12 @@ from tinysam_mobile.bundle import open_bundle, read_manifest
 from tinysam_mobile.bundle.manifest import build_manifest, write_manifest
 from tinysam_mobile.bundle.schema import BundleError
 from tinysam_mobile.checkpoints import CheckpointError, load_checkpoint
-from tinysam_mobile.cli import convert, segment
+from tinysam_mobile.cli import convert, everything, segment
 from tinysam_mobile.export import io_contract
 from tinysam_mobile.images import ImageError, load_image
 from tinysam_mobile.modeling import TINY, TINYSAM
-from tinysam_mobile.predictor import Predictor
+from tinysam_mobile.predictor import BrokenModelError, Predictor
+from tinysam_mobile.runtimes import TorchRuntime
 from tinysam_mobile.runtimes.base import ProgramRuntime
 
 from .bad_inputs import PHOTO, assert_refused, run_cli, snapshot
@@ -413,3 +415,33 @@ def test_manifest_is_checked_against_the_programs(
     monkeypatch.setattr("tinysam_mobile.bundle.open.get_target", lambda name: Target())
     if manifest_points == 4 and runtime.iou:
         assert open_bundle(bundle) is runtime
+
+
+@pytest.fixture(scope="module")
+def broken_model(tiny_model):
+    """The tiny model with NaN weights in memory (as a broken bundle's programs would answer)."""
+    model = copy.deepcopy(tiny_model)
+    with torch.no_grad():
+        next(model.mask_decoder.parameters()).fill_(float("nan"))
+    return model
+
+
+def test_predictor_refuses_a_nan_answer(broken_model):
+    predictor = Predictor(broken_model)
+    predictor.set_image(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(BrokenModelError, match="answered NaN or infinite values"):
+        predictor.predict(point_coords=[[1, 1]], point_labels=[1])
+
+
+@pytest.mark.parametrize("command", [segment, everything], ids=["segment", "everything"])
+def test_commands_refuse_a_nan_answer_and_write_nothing(command, broken_model, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(command, "runtime_from_args", lambda args: TorchRuntime(broken_model))
+    photo = tmp_path / "small.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    before = snapshot(tmp_path)
+    if command is segment:
+        argv = [photo, "--point", "1,1", "--out", tmp_path / "o.png", *TINY_ARGS]
+    else:
+        argv = [photo, "--out", tmp_path / "o.png", "--json", tmp_path / "m.json", "--points-per-side", "2"]
+    assert_refused(run_cli(command.main, argv, capsys), "answered NaN or infinite values")
+    assert snapshot(tmp_path) == before

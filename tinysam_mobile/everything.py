@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from . import contract, mask_ops, rle, transforms
 from .contract import LABEL_FOREGROUND
 from .modeling import Sam
-from .predictor import Predictor
+from .predictor import Predictor, check_finite_answer
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime
 
@@ -181,6 +181,7 @@ class _ImageRun:
             packed = [pack_prompt(p[None], np.array([LABEL_FOREGROUND]), None) for p in chunk]
             prompts = PromptBatch(np.stack([c for c, _ in packed]), np.stack([lab for _, lab in packed]))
             low_res, iou = self.predictor.runtime.decode(features, prompts)
+            check_finite_answer(self.predictor.runtime, low_res, iou)  # NaN would pass no filter: 0 masks
             high |= self._keep(low_res, iou, points[start : start + len(chunk)], stage)
             self.points_decoded += len(chunk)
             self.decode_calls += 1

@@ -24,6 +24,18 @@ from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime, TorchRuntime
 
 
+class BrokenModelError(RuntimeError):
+    """A model or bundle answered NaN or infinite values."""
+
+
+def check_finite_answer(runtime: Runtime, low_res: np.ndarray, iou: np.ndarray) -> None:
+    """:class:`BrokenModelError` unless a decoder's logits and IoU predictions are all finite."""
+    if not (np.isfinite(iou).all() and np.isfinite(low_res).all()):
+        raise BrokenModelError(
+            f"the {runtime.name} model answered NaN or infinite values: its weights or programs are broken"
+        )
+
+
 class Predictor:
     """Prompted segmentation over any :class:`~tinysam_mobile.runtimes.Runtime` (numpy in and out).
 
@@ -119,12 +131,8 @@ class Predictor:
         for message in prompt.warnings:
             warnings.warn(message, PromptWarning, stacklevel=2)
         low_res, iou = self.runtime.decode(features, self._prompt_batch(prompt))
+        check_finite_answer(self.runtime, low_res, iou)
         low_res, iou = low_res[0], iou[0]
-        if not (np.isfinite(iou).all() and np.isfinite(low_res).all()):
-            raise RuntimeError(
-                f"the {self.runtime.name} model answered NaN or infinite values: "
-                "its weights or programs are broken"
-            )
         if not multimask_output:
             best = int(np.argmax(iou))
             low_res, iou = low_res[best : best + 1], iou[best : best + 1]

@@ -13,6 +13,7 @@ from .. import rle
 from ..everything import STRATEGIES, AutoMaskGenerator, EverythingConfig
 from ..images import load_image
 from ..outputs import check_distinct, check_output_file, image_writer, write_together
+from ..predictor import BrokenModelError
 from ..visualize import overlay_masks
 from .common import ProgressBar, add_checkpoint_args, add_runtime_args, model_inputs, runtime_from_args
 
@@ -52,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.image} is {ow}x{oh}; decoded at {w}x{h} to bound memory, masks are that size")
     generator = AutoMaskGenerator(runtime_from_args(args), config, args.strategy, "coco_rle")
     start = time.perf_counter()
-    with ProgressBar("decoding prompts") as bar:
-        result = generator.generate(photo.pixels, progress=bar.update)
+    try:
+        with ProgressBar("decoding prompts") as bar:
+            result = generator.generate(photo.pixels, progress=bar.update)
+    except BrokenModelError as exc:
+        sys.exit(f"error: {exc}")
     seconds = time.perf_counter() - start
     largest_first = sorted(result, key=lambda r: -r["area"])
     overlay = overlay_masks(photo.pixels, (rle.decode(r["segmentation"]) for r in largest_first))

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..images import ImageError, load_image
 from ..outputs import OutputError, check_output_file, image_writer, write_together
-from ..predictor import Predictor
+from ..predictor import BrokenModelError, Predictor
 from ..prompt_validation import PromptError, PromptWarning, check_budget, check_prompt
 from ..visualize import overlay_mask
 from .common import add_checkpoint_args, add_runtime_args, model_inputs, runtime_from_args
@@ -93,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     encoded = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PromptWarning)  # shown above, in the user's coordinates
-        masks, iou, _ = predictor.predict(points, labels, box, multimask_output=False)
+        try:
+            masks, iou, _ = predictor.predict(points, labels, box, multimask_output=False)
+        except BrokenModelError as exc:
+            sys.exit(f"error: {exc}")
     decoded = time.perf_counter()
     overlay = overlay_mask(photo.pixels, masks[0], points, labels, box)
     write_together({args.out: image_writer(overlay, args.out)})
