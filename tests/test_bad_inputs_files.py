@@ -19,7 +19,7 @@ from PIL import Image
 from tinysam_mobile.bundle import open_bundle, read_manifest
 from tinysam_mobile.bundle.manifest import build_manifest, write_manifest
 from tinysam_mobile.bundle.schema import BundleError
-from tinysam_mobile.checkpoints import CheckpointError, load_checkpoint
+from tinysam_mobile.checkpoints import CheckpointError, cache_dir, load_checkpoint, resolve_path
 from tinysam_mobile.cli import convert, everything, segment
 from tinysam_mobile.export import io_contract
 from tinysam_mobile.images import ImageError, load_image
@@ -30,6 +30,7 @@ from tinysam_mobile.runtimes.base import ProgramRuntime
 
 from .bad_inputs import PHOTO, assert_refused, run_cli, snapshot
 from .bad_inputs import TINY as TINY_ARGS
+from .test_checkpoints import _Server
 
 # ---------------------------------------------------------------- images -----------------------
 
@@ -445,3 +446,32 @@ def test_commands_refuse_a_nan_answer_and_write_nothing(command, broken_model, t
         argv = [photo, "--out", tmp_path / "o.png", "--json", tmp_path / "m.json", "--points-per-side", "2"]
     assert_refused(run_cli(command.main, argv, capsys), "answered NaN or infinite values")
     assert snapshot(tmp_path) == before
+
+
+def test_a_web_page_at_a_checkpoint_url_is_never_cached(tmp_path):
+    (tmp_path / "page.pth").write_text("<!doctype html><html><body>Sign in</body></html>")
+    server = _Server(tmp_path)
+    try:
+        with pytest.raises(CheckpointError, match="answered with a web page"):
+            load_checkpoint(server.url("page.pth"), TINY)
+        assert not [p for p in cache_dir().rglob("*") if p.is_file()]
+        (tmp_path / "page.pth").unlink()  # the URL now answers 404: no stale page is reused
+        with pytest.raises(CheckpointError, match="could not download.*404"):
+            load_checkpoint(server.url("page.pth"), TINY)
+    finally:
+        server.close()
+
+
+def test_a_cached_download_changed_later_is_refused(tiny_checkpoint, capsys):
+    server = _Server(tiny_checkpoint.parent)
+    try:
+        url = server.url(tiny_checkpoint.name)
+        load_checkpoint(url, TINY)  # no sha256 published: trust on first download
+        assert "recorded" in capsys.readouterr().err
+        cached = resolve_path(url)
+        cached.write_bytes(cached.read_bytes() + b"\0")
+        with pytest.raises(CheckpointError, match="it was changed"):
+            load_checkpoint(url, TINY)
+        assert len(server.requests) == 1
+    finally:
+        server.close()
