@@ -337,3 +337,28 @@ def test_bad_arguments_are_one_line_errors(case, tmp_path, capsys):
     extra = [] if "--checkpoint" in argv or command is convert else list(TINY)
     assert_refused(run_cli(command.main, [*argv, *extra], capsys), fragment, code=code)
     assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []
+
+
+def _calibration(folder: Path, kind: str) -> Path:
+    if kind == "a-file":
+        folder.write_text("not a folder")
+        return folder
+    folder.mkdir()
+    if kind == "corrupt-photo":
+        for name in ("a.jpg", "b.jpg"):
+            shutil.copy(PHOTO, folder / name)
+        (folder / "c.jpg").write_text("not a photo")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "kind,fragment",
+    [("empty", "needs 3 .jpg / .png photos"), ("a-file", "is not a folder"), ("corrupt-photo", "c.jpg")],
+)
+def test_convert_checks_the_calibration_folder_before_work(kind, fragment, tmp_path, capsys):
+    calibration = _calibration(tmp_path / "photos", kind)
+    before = snapshot(tmp_path)
+    argv = ["--out", tmp_path / "b", "--calibration-dir", calibration, "--recipe", "w8a8", *CONVERT[4:]]
+    outcome = run_cli(convert.main, ["--target", "executorch", *argv], capsys)
+    assert_refused(outcome, fragment)
+    assert "UNTRAINED" not in outcome.err and snapshot(tmp_path) == before
