@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tinysam_mobile.bundle.destination import check_destination
 from tinysam_mobile.cli import convert, everything, segment
@@ -362,3 +363,13 @@ def test_convert_checks_the_calibration_folder_before_work(kind, fragment, tmp_p
     outcome = run_cli(convert.main, ["--target", "executorch", *argv], capsys)
     assert_refused(outcome, fragment)
     assert "UNTRAINED" not in outcome.err and snapshot(tmp_path) == before
+
+
+def test_segment_warns_about_an_off_image_point_and_answers(tmp_path, capsys):
+    photo = tmp_path / "small.png"
+    Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(photo)
+    argv = [photo, "--point", "100,-5", "--point", "10,10", "--out", tmp_path / "o.png", *TINY]
+    outcome = run_cli(segment.main, argv, capsys)
+    assert outcome.code == 0 and "Traceback" not in outcome.err
+    assert "warning: point (100, -5) is outside the 40x30 image (SAM accepts it)" in outcome.err
+    assert Image.open(tmp_path / "o.png").size == (40, 30)
