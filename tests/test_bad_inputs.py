@@ -250,7 +250,7 @@ def test_off_image_point_is_answered_with_a_warning(predictor, tmp_path, capsys)
 
 CLI_CONFIG = {
     "nan-pred-iou-thresh": (["--pred-iou-thresh", "nan"], "pred_iou_thresh must be a finite number"),
-    "pred-iou-thresh-above-one": (["--pred-iou-thresh", "1.5"], "in [0.0, 1.0]"),
+    "pred-iou-thresh-above-one": (["--pred-iou-thresh", "1.5"], "at most 1.0"),
     "inf-stability-thresh": (["--stability-score-thresh", "inf"], "stability_score_thresh"),
     "points-per-batch-too-big": (["--points-per-batch", "1024"], "points_per_batch must be an integer"),
     "points-per-batch-zero": (["--points-per-batch", "0"], "points_per_batch"),

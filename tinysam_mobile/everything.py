@@ -69,6 +69,7 @@ class EverythingConfig:
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not math.isfinite(value) or not low <= value <= high:
                 span = f" in [{low}, {high}]" if math.isfinite(low) else ""
+                span = span or (f" at most {high}" if math.isfinite(high) else "")
                 raise ValueError(f"{name} must be a finite number{span}, got {value!r}")
         if not self.stability_score_offset > 0:
             raise ValueError(f"stability_score_offset must be positive, got {self.stability_score_offset!r}")
@@ -87,7 +88,7 @@ _COUNTS = (
 _WHY = {"points_per_batch": " (each prompt in flight holds 0.8 MB of low-res logits)"}
 _RANGES = (
     ("high_score_thresh", -math.inf, math.inf),
-    ("pred_iou_thresh", 0.0, 1.0),
+    ("pred_iou_thresh", -math.inf, 1.0),  # below 0 keeps every mask (untrained weights predict < 0)
     ("stability_score_thresh", 0.0, 1.0),
     ("stability_score_offset", -math.inf, math.inf),
     ("box_nms_thresh", 0.0, 1.0),
