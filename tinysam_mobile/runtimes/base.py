@@ -72,7 +72,7 @@ class ProgramRuntime:
     def io_shapes(self, program: str) -> tuple[Shapes, Shapes] | None:
         """The real ``(inputs, outputs)`` shapes of ``program`` by contract name, as the program
         declares them (a dynamic axis at its largest size, or -1); ``None`` when the runtime cannot
-        tell (Core AI: its loader checks the names only)."""
+        tell (then only the names are checked, by the runtime's loader)."""
         return None
 
     def program_io(self) -> dict[str, tuple[Shapes, Shapes]] | None:
