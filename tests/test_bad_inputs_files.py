@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -475,3 +476,42 @@ def test_a_cached_download_changed_later_is_refused(tiny_checkpoint, capsys):
         assert len(server.requests) == 1
     finally:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def real_bundle(tmp_path_factory, tiny_model) -> Path:
+    """A real LiteRT fp32 bundle of the tiny model with 4 slots (the cheapest target to build)."""
+    from tinysam_mobile.bundle.build import build_bundle
+
+    out = tmp_path_factory.mktemp("real") / "bundle"
+    build_bundle(tiny_model, "tflite", "fp32", out, max_points=4, parity=False, progress=lambda _: None)
+    return out
+
+
+def test_real_programs_are_checked_against_the_manifest(real_bundle, tmp_path):
+    assert open_bundle(real_bundle).max_points == 4
+    bundle = tmp_path / "b"
+    shutil.copytree(real_bundle, bundle)
+    manifest = _points_8(json.loads((bundle / "manifest.json").read_text()))
+    _set(manifest, "io:point_coords.shape", [1, 8, 2])
+    _set(manifest, "io:point_labels.shape", [1, 8])
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"point_coords: manifest \[1, 8, 2\], program \[1, 4, 2\]"):
+        open_bundle(bundle)
+
+
+@pytest.mark.parametrize(
+    "prompt,fragment",
+    [
+        (["--point", "1,1"] * 4, "4 points + the official not-a-point token"),
+        (["--point", "1,1"] * 3 + ["--box", "0,0,9,9"], "3 points + 2 box corners"),
+    ],
+    ids=["4-points-on-4-slots", "3-points-and-a-box-on-4-slots"],
+)
+def test_too_many_points_for_the_bundle_is_refused_before_encoding(
+    prompt, fragment, real_bundle, tmp_path, capsys
+):
+    argv = [PHOTO, *prompt, "--out", tmp_path / "o.png", "--bundle", real_bundle]
+    outcome = run_cli(segment.main, argv, capsys)
+    assert_refused(outcome, fragment, "prompt has 5 slots", "takes at most 4")
+    assert "encode" not in outcome.out and list(tmp_path.iterdir()) == []
