@@ -26,7 +26,6 @@ coremltools' ``optimize.coreml``).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -40,7 +39,7 @@ from torch.export.graph_signature import InputKind
 
 from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.runtimes.coreai_runtime import CoreAIRuntime
+from tinysam_mobile.runtimes.coreai_runtime import CoreAIRuntime, tensor_type
 
 from .base import ProgramJob
 from .fp16 import FP16_HEADROOM, RangeRecorder, Ranges, fp16_unsafe
@@ -257,17 +256,6 @@ def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None]
     return save(aiprogram, path, job)
 
 
-_TENSOR_TYPE = re.compile(r"NDArray \((\w+), ([\d × ]+)\)")
-
-
-def _tensor_type(description: str) -> tuple[tuple[int, ...], str]:
-    """``'NDArray (Float32, 1 × 3 × 8)'`` -> ``((1, 3, 8), 'float32')``."""
-    match = _TENSOR_TYPE.fullmatch(description)
-    if match is None:
-        raise ValueError(f"unexpected Core AI tensor type {description!r}")
-    return tuple(int(d) for d in match[2].split("×")), match[1].lower()
-
-
 def asset_inventory(asset: Path) -> dict[str, Any]:
     """What a saved asset holds: its function, float32 I/O, scalar storage types (element
     counts), compute types, op counts, its metadata stamps and its size in bytes."""
@@ -279,8 +267,8 @@ def asset_inventory(asset: Path) -> dict[str, Any]:
         raise ValueError(f"{asset} holds no Core AI program")
     return {
         "functions": list(summary.function_names),
-        "inputs": {n: _tensor_type(t) for n, t in summary.function_inputs(FUNCTION)},
-        "outputs": {n: _tensor_type(t) for n, t in summary.function_outputs(FUNCTION)},
+        "inputs": {n: tensor_type(t) for n, t in summary.function_inputs(FUNCTION)},
+        "outputs": {n: tensor_type(t) for n, t in summary.function_outputs(FUNCTION)},
         "storage_types": dict(summary.storage_types),
         "compute_types": sorted(summary.compute_types),
         "ops": Counter(dict(summary.operation_distribution)),

@@ -155,7 +155,7 @@ def test_coco_rle_output_and_small_region_removal():
 
 
 def test_bad_parameters_are_refused(tiny_model):
-    with pytest.raises(ValueError, match="points_per_side must be at least 1"):
+    with pytest.raises(ValueError, match="points_per_side must be an integer from 1 to 1024"):
         EverythingConfig(points_per_side=0)
     with pytest.raises(ValueError, match="box_nms_thresh"):
         EverythingConfig(box_nms_thresh=1.5)
@@ -202,7 +202,7 @@ def test_cli_writes_overlay_and_json(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--points-per-side", "0"], "points_per_side must be at least 1"),
+        (["--points-per-side", "0"], "points_per_side must be an integer from 1 to 1024"),
         (["--threads", "0"], "--threads must be at least 1"),
         (["--bundle", "nowhere"], "cannot open bundle nowhere"),
     ],

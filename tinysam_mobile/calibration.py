@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import contract, transforms
 from .assets import bundled_photos
 from .export import DecoderModule
+from .images import load_image
 from .modeling import Sam
 from .prompts import PromptBatch, pack_prompt
 from .recipes import Recipe
@@ -28,18 +28,31 @@ def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
     if photo_dir is None:
         photos = bundled_photos()
     else:
-        photos = sorted(p for p in Path(photo_dir).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        photo_dir = Path(photo_dir)
+        if not photo_dir.is_dir():
+            state = "is not a folder" if photo_dir.exists() else "does not exist"
+            raise ValueError(f"calibration folder {photo_dir} {state}; give a folder of .jpg / .png photos")
+        photos = sorted(p for p in photo_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if len(photos) < count:
         where = photo_dir or "the bundled photos"
-        raise ValueError(f"calibration needs {count} photos but {where} has {len(photos)}")
+        raise ValueError(f"calibration needs {count} .jpg / .png photos but {where} has {len(photos)}")
     return photos[:count]
+
+
+def check_photo_dir(count: int, photo_dir: Path) -> list[Path]:
+    """:func:`calibration_photos`, each decoded once, so a bad folder or photo fails before any
+    conversion work (:class:`~tinysam_mobile.images.ImageError` names the photo)."""
+    photos = calibration_photos(count, photo_dir)
+    for photo in photos:
+        load_image(photo)
+    return photos
 
 
 def encoder_samples(photos: list[Path], mirrored: bool = True) -> list[torch.Tensor]:
     """Pre-processed encoder inputs ``1 x 3 x 1024 x 1024``: each photo (and its mirror image)."""
     samples = []
     for photo in photos:
-        image = np.asarray(Image.open(photo).convert("RGB"))
+        image = load_image(photo).pixels
         variants = (image, np.ascontiguousarray(image[:, ::-1])) if mirrored else (image,)
         for variant in variants:
             samples.append(torch.from_numpy(transforms.preprocess(variant)[0]))

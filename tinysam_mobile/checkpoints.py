@@ -3,12 +3,17 @@
 * path: a float state dict in the official key layout (``tinysam.pth``, ``tinysam_42.3.pth``,
   MobileSAM's ``mobile_sam.pt``); a ``{"model": ...}`` / ``{"state_dict": ...}`` wrapper is unwrapped.
 * URL: downloaded once into the cache dir (``$TINYSAM_CACHE`` or ``~/.cache/tinysam_mobile``),
-  with a progress bar; append ``#sha256=<hex>`` to verify it.
+  with a progress bar; append ``#sha256=<64 hex digits>`` to verify it (any other fragment is an
+  error). A response that is not a checkpoint (an HTML page, a cut-short body) is never cached.
 * known names: see :data:`KNOWN_CHECKPOINTS` (downloaded) and :data:`BUNDLED_CHECKPOINTS` (shipped
   in the package as fp16, loaded as float32).
 * ``untrained`` or ``untrained:SEED``: a seeded random model, for offline runs and tests only.
 
-Files are read with ``torch.load(weights_only=True)``: pickled code is never executed.
+Every download without a pinned sha256 is trusted on first download: its sha256 is recorded
+beside it in the cache, and every later load checks the file against that record (a cached file
+without a record is downloaded again). Files are read with ``torch.load(weights_only=True)``:
+pickled code is never executed, and a refused pickle gets this module's message, naming what it
+would import. Weights that are NaN or infinite are refused.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import torch
 
 from . import console
 from .assets import WEIGHTS_DIR
-from .fs import atomic_file, file_sha256
+from .fs import atomic_file, file_sha256, write_atomic
 from .modeling import TINYSAM, Sam, SamConfig, build_untrained
+from .pickles import pickle_globals
 
 
 class CheckpointError(Exception):
@@ -38,7 +44,8 @@ class CheckpointError(Exception):
 
 @dataclass(frozen=True)
 class KnownCheckpoint:
-    """A published checkpoint: where it lives and, when known, its sha256."""
+    """A published checkpoint: where it lives and, when known, its sha256 (none of the official
+    releases publishes one, so they are trusted on first download, see the module docstring)."""
 
     url: str
     sha256: str | None
@@ -93,6 +100,9 @@ BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
 
 _SAM_VIT = {768: "SAM ViT-B", 1024: "SAM ViT-L", 1280: "SAM ViT-H"}
 _UNTRAINED = re.compile(r"^untrained(?::(\d+))?$")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTOCOL = b"\x80"  # the PROTO opcode that starts every pickle of protocol 2 or later
 
 
 @dataclass(frozen=True)
@@ -120,13 +130,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYSAM_CACHE", Path.home() / ".cache" / "tinysam_mobile"))
 
 
-def load_checkpoint(spec: str, config: SamConfig = TINYSAM) -> LoadedCheckpoint:
-    """Resolve ``spec`` (path, URL, known name or ``untrained[:SEED]``) into a model in eval mode."""
-    match = _UNTRAINED.match(spec)
-    if match:
+def load_checkpoint(spec: str | os.PathLike[str], config: SamConfig = TINYSAM) -> LoadedCheckpoint:
+    """Resolve ``spec`` (path, URL, known name or ``untrained[:SEED]``; an ``os.PathLike`` is
+    always a path) into a model in eval mode."""
+    if isinstance(spec, os.PathLike):
+        path = _local_file(os.fspath(spec))
+        spec = os.fspath(spec)
+    elif not isinstance(spec, str):
+        raise CheckpointError(f"a checkpoint is a path, URL or name, got {type(spec).__name__}")
+    elif match := _UNTRAINED.match(spec):
         seed = int(match.group(1) or 0)
         return LoadedCheckpoint(build_untrained(config, seed=seed), spec, None)
-    path = resolve_path(spec)
+    else:
+        path = resolve_path(spec)
     state_dict = read_state_dict(path)
     if spec in BUNDLED_CHECKPOINTS:  # fp16 on disk, float32 in memory
         state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
@@ -145,8 +161,24 @@ def resolve_path(spec: str) -> Path:
         return download(known.url, known.sha256)
     if spec.startswith(("http://", "https://")):
         url, _, fragment = spec.partition("#")
-        sha = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else None
-        return download(url, sha)
+        return download(url, _fragment_sha256(fragment, spec))
+    return _local_file(spec)
+
+
+def _fragment_sha256(fragment: str, spec: str) -> str | None:
+    """The digest of a ``#sha256=<hex>`` URL fragment; any other fragment is an error."""
+    if not fragment:
+        return None
+    digest = fragment.removeprefix("sha256=")
+    if not fragment.startswith("sha256=") or not _SHA256.match(digest):
+        raise CheckpointError(
+            f"{spec}: the URL fragment #{fragment} is not understood; the only fragment is "
+            "#sha256=<64 hex digits>, which verifies the download"
+        )
+    return digest.lower()
+
+
+def _local_file(spec: str) -> Path:
     path = Path(spec).expanduser()
     if not path.is_file():
         names = ", ".join([*KNOWN_CHECKPOINTS, *BUNDLED_CHECKPOINTS, "untrained[:SEED]"])
@@ -194,26 +226,70 @@ def save_half_precision(model: Sam, path: Path) -> str:
 
 
 def download(url: str, sha256: str | None = None) -> Path:
-    """Fetch ``url`` into the cache (once) and return the file; verifies ``sha256`` when given."""
+    """Fetch ``url`` into the cache (once) and return the file; verifies ``sha256`` when given,
+    otherwise the sha256 recorded at the first download (see the module docstring)."""
     name = Path(urlsplit(url).path).name or "checkpoint.pth"
     key = hashlib.sha256(url.encode()).hexdigest()[:12]
     target = cache_dir() / key / name
-    if target.is_file():
-        _verify(target, sha256, url)
+    record = target.with_name(target.name + ".sha256")
+    if target.is_file() and _cache_hit(target, record, sha256, url):
         return target
     with atomic_file(target) as partial:
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0)
-                _copy_with_progress(response, out, total, name)
-        except (urllib.error.URLError, OSError) as exc:
+                kind = response.headers.get("Content-Type") or ""
+                done = _copy_with_progress(response, out, total, name)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             raise CheckpointError(f"could not download {url}: {exc}") from exc
+        if total and done != total:
+            raise CheckpointError(f"the download of {url} was cut short ({done} of {total} bytes); retry")
+        _check_checkpoint_bytes(partial, url, kind)
         _verify(partial, sha256, url)
+        digest = file_sha256(partial)
+    write_atomic(record, digest + "\n")
+    if sha256 is None:
+        print(
+            f"note: no sha256 is published for {url}; recorded {digest[:12]}... in the cache, "
+            "every later load is checked against it",
+            file=console.err(),
+        )
     return target
 
 
-def _copy_with_progress(src, dst, total: int, label: str) -> None:
-    """Copy a stream while drawing a one-line progress bar on the user's stderr."""
+def _cache_hit(target: Path, record: Path, sha256: str | None, url: str) -> bool:
+    """Whether the cached ``target`` may be used: it matches ``sha256``, or else the digest
+    recorded at its download. A file without a record is downloaded again."""
+    if sha256 is not None:
+        _verify(target, sha256, url)
+        return True
+    if not record.is_file():
+        return False
+    recorded, actual = record.read_text().strip(), file_sha256(target)
+    if actual != recorded:
+        raise CheckpointError(
+            f"the cached {target} has sha256 {actual[:12]}..., not the {recorded[:12]}... recorded when "
+            f"it was downloaded from {url}: it was changed; delete {target.parent} to download it again"
+        )
+    return True
+
+
+def _check_checkpoint_bytes(path: Path, url: str, content_type: str) -> None:
+    """Refuse a response that cannot be a torch checkpoint (a zip archive or a pickle)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTOCOL):
+        return
+    if "html" in content_type.lower() or head.lstrip().startswith(b"<"):
+        raise CheckpointError(f"{url} answered with a web page, not a checkpoint; check the URL")
+    raise CheckpointError(
+        f"{url} did not send a PyTorch checkpoint (it starts with {head[:16]!r}); check the URL"
+    )
+
+
+def _copy_with_progress(src, dst, total: int, label: str) -> int:
+    """Copy a stream while drawing a one-line progress bar on the user's stderr; returns the bytes
+    copied."""
     done, stream = 0, console.err()
     while chunk := src.read(1 << 20):
         dst.write(chunk)
@@ -226,6 +302,7 @@ def _copy_with_progress(src, dst, total: int, label: str) -> None:
             stream.write(f"\rdownloading {label} {done / 1e6:.1f} MB")
         stream.flush()
     stream.write("\n")
+    return done
 
 
 def _verify(path: Path, sha256: str | None, url: str) -> None:
@@ -234,6 +311,7 @@ def _verify(path: Path, sha256: str | None, url: str) -> None:
     actual = file_sha256(path)
     if actual != sha256.lower():
         path.unlink(missing_ok=True)
+        path.with_name(path.name + ".sha256").unlink(missing_ok=True)
         raise CheckpointError(
             f"sha256 mismatch for {url}: expected {sha256}, got {actual}; the file was removed, "
             "retry or check the URL"
@@ -263,17 +341,28 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} does not hold a state dict (found {type(obj).__name__})")
     _reject_foreign_model(path, obj)
+    _reject_non_finite(path, obj)
     return obj
 
 
+def _reject_non_finite(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
+    """Weights with NaN or infinite values answer nonsense: name the first such tensor."""
+    broken = [k for k, v in state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        count = int((~torch.isfinite(state_dict[broken[0]])).sum())
+        raise CheckpointError(
+            f"{path} is refused: {broken[0]} holds {count} NaN or infinite values"
+            + (f" (and {len(broken) - 1} more tensors)" if len(broken) > 1 else "")
+            + "; the weights are broken (a diverged training run, a bad conversion)"
+        )
+
+
 def _unpickling_error(path: Path, exc: pickle.UnpicklingError) -> CheckpointError:
+    """This module's message for a file torch's safe loader refuses (never torch's own advice)."""
     message = str(exc)
     if "truncated" in message:
         return CheckpointError(f"{path} is truncated; delete it and download it again")
-    try:  # static disassembly of the pickle: nothing is executed
-        classes = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception:
-        classes = []
+    classes = pickle_globals(path)
     if any(name.startswith("quantization_layer") for name in classes):
         return CheckpointError(
             f"{path} looks like the official tinysam_w8a8.pth: a pickled fake-quantization module "
@@ -282,10 +371,11 @@ def _unpickling_error(path: Path, exc: pickle.UnpicklingError) -> CheckpointErro
             "with simulated quantization, which no mobile runtime can use. Start from the float "
             "checkpoint (tinysam-42.3) and pick one of this project's quant recipes instead."
         )
-    if classes:
+    if classes or "Weights only load failed" in message:
+        what = f" ({', '.join(classes[:3])})" if classes else ""
         return CheckpointError(
-            f"{path} is a pickled Python object ({', '.join(classes[:3])}), not a state dict; it is "
-            "refused because loading it would execute pickled code. Save model.state_dict() instead."
+            f"{path} is a pickled Python object{what}, not a state dict; it is refused because "
+            "loading it would execute pickled code. Save model.state_dict() instead."
         )
     return CheckpointError(f"{path} is not a PyTorch checkpoint ({message.splitlines()[0]})")
 

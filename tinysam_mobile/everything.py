@@ -21,8 +21,9 @@ The command: ``python -m tinysam_mobile.everything IMAGE ...`` (:mod:`tinysam_mo
 from __future__ import annotations
 
 import math
+import numbers
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,7 @@ from torch.nn import functional as F
 from . import contract, mask_ops, rle, transforms
 from .contract import LABEL_FOREGROUND
 from .modeling import Sam
-from .predictor import Predictor
+from .predictor import Predictor, check_finite_answer
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime
 
@@ -59,15 +60,39 @@ class EverythingConfig:
     min_mask_region_area: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("points_per_side", "sparse_points_per_side", "points_per_batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.box_nms_thresh <= 1.0:
-            raise ValueError(f"box_nms_thresh must be in [0, 1], got {self.box_nms_thresh}")
-        if self.stability_score_offset <= 0:
-            raise ValueError(f"stability_score_offset must be positive, got {self.stability_score_offset}")
-        if self.min_mask_region_area < 0:
-            raise ValueError(f"min_mask_region_area must be >= 0, got {self.min_mask_region_area}")
+        for name, low, high in _COUNTS:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not low <= value <= high:
+                span = f"from {low} to {high}" if high < math.inf else f"of at least {low}"
+                raise ValueError(f"{name} must be an integer {span}, got {value!r}{_WHY.get(name, '')}")
+        for name, low, high in _RANGES:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not math.isfinite(value) or not low <= value <= high:
+                span = f" in [{low}, {high}]" if math.isfinite(low) else ""
+                span = span or (f" at most {high}" if math.isfinite(high) else "")
+                raise ValueError(f"{name} must be a finite number{span}, got {value!r}")
+        if not self.stability_score_offset > 0:
+            raise ValueError(f"stability_score_offset must be positive, got {self.stability_score_offset!r}")
+
+
+# Bounds of EverythingConfig. Memory: every prompt in flight holds 3 low-res logit maps (0.8 MB) in
+# the generator, and the float model's decoder ~23 MB, which is why TorchRuntime decodes at most
+# TorchRuntime.MAX_BATCH prompts per call; bundles take their program's decoder_batch per call.
+MAX_POINTS_PER_BATCH = 256
+_COUNTS = (
+    ("points_per_side", 1, contract.IMG_SIZE),
+    ("sparse_points_per_side", 1, contract.IMG_SIZE),
+    ("points_per_batch", 1, MAX_POINTS_PER_BATCH),
+    ("min_mask_region_area", 0, math.inf),
+)
+_WHY = {"points_per_batch": " (each prompt in flight holds 0.8 MB of low-res logits)"}
+_RANGES = (
+    ("high_score_thresh", -math.inf, math.inf),
+    ("pred_iou_thresh", -math.inf, 1.0),  # below 0 keeps every mask (untrained weights predict < 0)
+    ("stability_score_thresh", 0.0, 1.0),
+    ("stability_score_offset", -math.inf, math.inf),
+    ("box_nms_thresh", 0.0, 1.0),
+)
 
 
 class EverythingResult(list):
@@ -157,6 +182,7 @@ class _ImageRun:
             packed = [pack_prompt(p[None], np.array([LABEL_FOREGROUND]), None) for p in chunk]
             prompts = PromptBatch(np.stack([c for c, _ in packed]), np.stack([lab for _, lab in packed]))
             low_res, iou = self.predictor.runtime.decode(features, prompts)
+            check_finite_answer(self.predictor.runtime, low_res, iou)  # NaN would pass no filter: 0 masks
             high |= self._keep(low_res, iou, points[start : start + len(chunk)], stage)
             self.points_decoded += len(chunk)
             self.decode_calls += 1
@@ -246,15 +272,14 @@ class _ImageRun:
         order = np.lexsort((-self.candidates.joined("iou"), self.candidates.joined("stage")))
         return mask_ops.nms(self.candidates.joined("boxes"), order, self.config.box_nms_thresh)
 
-    def full_masks(self, index: np.ndarray) -> list[np.ndarray]:
-        """Upscale the selected candidates to the original size, one at a time, as bool masks."""
+    def full_masks(self, index: np.ndarray) -> Iterator[np.ndarray]:
+        """Upscale the selected candidates to the original size, one at a time, as bool masks
+        (lazily: only one full-size mask exists at a time unless the caller keeps them)."""
         logits = self.candidates.joined("logits") if len(index) else None
-        masks = []
         for i in index:
             canvas = self._canvas(logits[i : i + 1])
             full = transforms.upscale_logits(canvas, self.input_size, self.original_size)
-            masks.append(full[0, 0].numpy() > Sam.mask_threshold)
-        return masks
+            yield full[0, 0].numpy() > Sam.mask_threshold
 
 
 # SAM's crop options: accepted at their defaults (no crops), refused otherwise.
@@ -330,9 +355,9 @@ class AutoMaskGenerator:
         ``point_coords``, ``stability_score`` and ``stage`` (1, or 2 for the hierarchical dense round).
         """
         index = run.select()
-        masks = run.full_masks(index)
+        masks: Iterable[np.ndarray] = run.full_masks(index)
         if self.config.min_mask_region_area > 0:
-            masks, index = _remove_small_regions(masks, index, self.config)
+            masks, index = _remove_small_regions(list(masks), index, self.config)
         cand = run.candidates
         iou, stability, points, stage = (cand.joined(n) for n in ("iou", "stability", "points", "stage"))
         records = []

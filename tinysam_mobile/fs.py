@@ -37,15 +37,24 @@ def atomic_file(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` that replaces it when the block succeeds and is removed
     when it fails (parent folders are created)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    made = make_parents(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     partial = Path(name)
+    partial.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield partial
         os.replace(partial, path)
-    finally:
+    except BaseException:
         partial.unlink(missing_ok=True)
+        remove_empty(made)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, content: str | bytes) -> Path:
@@ -62,20 +71,50 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
 def staged_dir(destination: Path) -> Iterator[Path]:
     """A temporary directory beside ``destination`` that takes its place only if the block
     succeeds (a previous ``destination`` is moved aside first and removed after); on failure the
-    stage is removed and ``destination`` is untouched."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    stage, and any parent folder made for it, is removed and ``destination`` is untouched.
+
+    Deciding *whether* ``destination`` may be replaced is the caller's job
+    (:func:`tinysam_mobile.bundle.destination.check_destination` for bundles)."""
+    destination = Path(destination).absolute()
+    made = make_parents(destination)
+    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".staging", dir=destination.parent))
+    stage.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the bundle gets the usual permissions
     try:
         yield stage
+        _swap_in(stage, destination)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        remove_empty(made)
         raise
-    if destination.exists():
-        old = destination.with_name(f".{destination.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(destination, old)
+
+
+def _swap_in(stage: Path, destination: Path) -> None:
+    """Move ``stage`` to ``destination``, replacing a previous one only once the move is certain."""
+    if not destination.exists():
         os.replace(stage, destination)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent))
+    os.replace(destination, old)  # an empty directory is replaced
+    try:
         os.replace(stage, destination)
+    except BaseException:
+        os.replace(old, destination)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def make_parents(path: Path) -> list[Path]:
+    """Create the missing parent folders of ``path``; returns them, deepest first."""
+    missing = [p for p in Path(path).absolute().parents if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders made by :func:`make_parents` again, where they are still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return

@@ -8,17 +8,32 @@ predicted IoUs; a padding point is appended when points come without a box. ``mu
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from . import contract, transforms
+from . import transforms
 from .checkpoints import DEFAULT_CHECKPOINT, load_checkpoint
+from .images import load_image
 from .modeling import Sam
+from .prompt_validation import CheckedPrompt, PromptWarning, check_prompt
 from .prompts import PromptBatch, pack_prompt
 from .runtimes import Runtime, TorchRuntime
+
+
+class BrokenModelError(RuntimeError):
+    """A model or bundle answered NaN or infinite values."""
+
+
+def check_finite_answer(runtime: Runtime, low_res: np.ndarray, iou: np.ndarray) -> None:
+    """:class:`BrokenModelError` unless a decoder's logits and IoU predictions are all finite."""
+    if not (np.isfinite(iou).all() and np.isfinite(low_res).all()):
+        raise BrokenModelError(
+            f"the {runtime.name} model answered NaN or infinite values: its weights or programs are broken"
+        )
 
 
 class Predictor:
@@ -56,11 +71,17 @@ class Predictor:
     def is_image_set(self) -> bool:
         return self._features is not None
 
-    def set_image(self, image: np.ndarray | Image.Image, image_format: str = "RGB") -> None:
-        """Encode ``image`` (``H x W x 3`` uint8 or PIL; see :mod:`transforms` for other inputs)."""
+    def set_image(
+        self, image: np.ndarray | Image.Image | str | os.PathLike[str], image_format: str = "RGB"
+    ) -> None:
+        """Encode ``image``: ``H x W x 3`` uint8 array, PIL image or file path (read by
+        :func:`tinysam_mobile.images.load_image`: upright, every mode by its rule)."""
         if image_format not in ("RGB", "BGR"):
             raise ValueError(f"image_format must be 'RGB' or 'BGR', got {image_format!r}")
-        rgb = transforms.as_rgb_uint8(image)
+        if isinstance(image, str | os.PathLike):
+            rgb = load_image(image, reduce=False).pixels
+        else:
+            rgb = transforms.as_rgb_uint8(image)
         if image_format == "BGR":
             rgb = np.ascontiguousarray(rgb[..., ::-1])
         tensor, input_size = transforms.preprocess(rgb)
@@ -99,57 +120,39 @@ class Predictor:
         """
         features = self._require_image()
         assert self.original_size is not None and self.input_size is not None
-        prompts = self._prompt_batch(point_coords, point_labels, box, mask_input)
-        low_res, iou = self.runtime.decode(features, prompts)
-        logits = transforms.upscale_logits(torch.from_numpy(low_res), self.input_size, self.original_size)
-        masks = logits[0].numpy()
+        prompt = check_prompt(
+            point_coords,
+            point_labels,
+            box,
+            mask_input,
+            image_size=self.original_size,
+            max_points=self.runtime.max_points,
+        )
+        for message in prompt.warnings:
+            warnings.warn(message, PromptWarning, stacklevel=2)
+        low_res, iou = self.runtime.decode(features, self._prompt_batch(prompt))
+        check_finite_answer(self.runtime, low_res, iou)
         low_res, iou = low_res[0], iou[0]
         if not multimask_output:
             best = int(np.argmax(iou))
-            masks, iou, low_res = (
-                masks[best : best + 1],
-                iou[best : best + 1],
-                low_res[best : best + 1],
-            )
+            low_res, iou = low_res[best : best + 1], iou[best : best + 1]
+        logits = transforms.upscale_logits(
+            torch.from_numpy(low_res[None]), self.input_size, self.original_size
+        )
+        masks = logits[0].numpy()
         if not return_logits:
             masks = masks > Sam.mask_threshold
         return masks, iou, low_res
 
-    def _prompt_batch(
-        self,
-        point_coords: np.ndarray | None,
-        point_labels: np.ndarray | None,
-        box: np.ndarray | None,
-        mask_input: np.ndarray | None,
-    ) -> PromptBatch:
-        """Validate one prompt in original pixels and pack it in the 1024 frame."""
+    def _prompt_batch(self, prompt: CheckedPrompt) -> PromptBatch:
+        """A validated prompt, packed in the 1024 frame."""
         assert self.original_size is not None
-        coords = labels = None
-        if (point_coords is None) != (point_labels is None):
-            raise ValueError("point_coords and point_labels must be given together")
-        if point_coords is not None:
-            coords = np.asarray(point_coords, dtype=np.float64)
-            labels = np.asarray(point_labels).reshape(-1)
-            if coords.ndim != 2 or coords.shape[1] != 2:
-                raise ValueError(f"point_coords must be K x 2 (X, Y), got shape {coords.shape}")
-            if labels.shape[0] != coords.shape[0]:
-                raise ValueError(f"{coords.shape[0]} points but {labels.shape[0]} labels")
-            if not np.isin(labels, (0, 1)).all():
-                raise ValueError(f"point_labels must be 1 (foreground) or 0 (background), got {labels}")
-            coords = transforms.transform_coords(coords, self.original_size)
-        if box is not None:
-            box = np.asarray(box, dtype=np.float64).reshape(-1)
-            if box.shape != (4,):
-                raise ValueError(f"box must be 4 values XYXY, got {box.size}")
-            box = transforms.transform_boxes(box, self.original_size)[0]
-        mask = None
-        if mask_input is not None:
-            mask = np.asarray(mask_input, dtype=np.float32)
-            size = contract.LOW_RES_SIZE
-            if mask.shape != (1, size, size):
-                raise ValueError(f"mask_input must be 1 x {size} x {size} logits, got {mask.shape}")
-            mask = mask[None]
-        packed_coords, packed_labels = pack_prompt(coords, labels, box)
+        coords = (
+            None if prompt.points is None else transforms.transform_coords(prompt.points, self.original_size)
+        )
+        box = None if prompt.box is None else transforms.transform_boxes(prompt.box, self.original_size)[0]
+        mask = None if prompt.mask_input is None else prompt.mask_input[None]
+        packed_coords, packed_labels = pack_prompt(coords, prompt.labels, box)
         return PromptBatch(packed_coords[None], packed_labels[None], mask)
 
 

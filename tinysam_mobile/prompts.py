@@ -39,9 +39,11 @@ class PromptBatch:
         extra = max_points - self.num_points
         if extra < 0:
             raise ValueError(
-                f"prompt has {self.num_points} slots (points, box corners and the official "
-                f"not-a-point token included) but this runtime takes at most {max_points}; "
-                "rebuild the bundle with a larger --max-points"
+                budget_message(
+                    self.num_points,
+                    max_points,
+                    "points, box corners and the official not-a-point token included",
+                )
             )
         coords = np.concatenate([self.coords, np.zeros((self.batch, extra, 2), np.float32)], 1)
         labels = np.concatenate([self.labels, np.full((self.batch, extra), LABEL_UNUSED, np.float32)], 1)
@@ -69,3 +71,16 @@ def pack_prompt(
         all_coords.append(np.asarray(box, np.float32).reshape(2, 2))
         all_labels.append(np.array([LABEL_BOX_TOP_LEFT, LABEL_BOX_BOTTOM_RIGHT], np.float32))
     return np.concatenate(all_coords), np.concatenate(all_labels)
+
+
+def slots_for(num_points: int, has_box: bool) -> int:
+    """Slots one prompt takes: its points, then two box corners or, when points come without a
+    box, the official not-a-point token."""
+    return num_points + (2 if has_box else 1 if num_points else 0)
+
+
+def budget_message(slots: int, max_points: int, detail: str, advice: str = "") -> str:
+    """The error for a prompt of ``slots`` slots on a program of ``max_points`` (one wording
+    everywhere: the app cores' golden tests look for "prompt has N slots" and "at most M")."""
+    advice = advice or "rebuild the bundle with a larger --max-points"
+    return f"prompt has {slots} slots ({detail}) but this runtime takes at most {max_points}; {advice}"

@@ -8,8 +8,9 @@ Post-processing: 256x256 logits -> bilinear (align_corners=False) to 1024 -> cro
 size -> bilinear to the original size; masks are ``logits > 0``.
 
 Accepted images: ``H x W x 3`` uint8 RGB arrays, ``H x W`` / ``H x W x 1`` uint8 grayscale arrays
-(replicated to three channels) and ``PIL.Image`` in any mode (converted with ``.convert("RGB")``,
-which drops alpha). ``H x W x 4`` arrays are refused: decide how to treat alpha before calling.
+(replicated to three channels) and ``PIL.Image`` (read by :func:`tinysam_mobile.images.load_image`:
+EXIF orientation applied, every mode converted by its rule or refused, alpha composited on white).
+``H x W x 4`` arrays are refused: decide how to treat alpha before calling.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch.nn import functional as F
 from .contract import IMG_SIZE
 from .contract import PIXEL_MEAN as _MEAN
 from .contract import PIXEL_STD as _STD
+from .images import load_image
 
 PIXEL_MEAN = np.array(_MEAN, dtype=np.float32)
 PIXEL_STD = np.array(_STD, dtype=np.float32)
@@ -42,7 +44,7 @@ def preprocess_shape(height: int, width: int, target: int = IMG_SIZE) -> tuple[i
 def as_rgb_uint8(image: np.ndarray | Image.Image) -> np.ndarray:
     """Validate/convert an input image to ``H x W x 3`` uint8 RGB (see the module docstring)."""
     if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
+        return load_image(image, reduce=False).pixels
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array or PIL.Image, got {type(image).__name__}")
     if image.dtype != np.uint8:

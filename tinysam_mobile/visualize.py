@@ -3,7 +3,7 @@ captioned panels of outlined masks laid out on a sheet with a legend."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -48,18 +48,21 @@ def overlay_mask(
     """RGB ``image`` with ``mask`` (H x W bool) tinted, points (green fg / red bg) and box drawn."""
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask shape {mask.shape} does not match image {image.shape[:2]}")
-    out = image.astype(np.float32)
-    out[mask] = (1 - alpha) * out[mask] + alpha * OVERLAY_COLOR
-    canvas = Image.fromarray(out.round().astype(np.uint8))
+    out = image.copy()  # only the masked pixels are blended (in float32)
+    out[mask] = (
+        ((1 - alpha) * image[mask].astype(np.float32) + alpha * OVERLAY_COLOR).round().astype(np.uint8)
+    )
+    canvas = Image.fromarray(out)
     draw_prompt(ImageDraw.Draw(canvas), points, labels, box, max(3, round(max(image.shape[:2]) / 150)))
     return canvas
 
 
-def overlay_masks(image: np.ndarray, masks: list[np.ndarray], alpha: float = 0.55) -> Image.Image:
-    """RGB ``image`` with every mask tinted in its own colour, largest first so small ones stay visible."""
+def overlay_masks(image: np.ndarray, masks: Iterable[np.ndarray], alpha: float = 0.55) -> Image.Image:
+    """RGB ``image`` with every mask tinted in its own colour, in the order given (pass them
+    largest first so small ones stay visible; a generator keeps one mask in memory at a time)."""
     out = image.astype(np.float32)
     rng = np.random.default_rng(0)
-    for mask in sorted(masks, key=lambda m: -int(m.sum())):
+    for mask in masks:
         if mask.shape != image.shape[:2]:
             raise ValueError(f"mask shape {mask.shape} does not match image {image.shape[:2]}")
         color = rng.uniform(40, 255, size=3).astype(np.float32)

@@ -19,6 +19,7 @@ from ..modeling import Sam
 from ..parity import ParityReport, run_parity
 from ..recipes import Recipe, load_recipe
 from ..runtimes import TorchRuntime
+from .destination import check_destination, conversion_inputs
 from .manifest import build_manifest, write_manifest
 
 
@@ -76,18 +77,23 @@ def build_bundle(
     num_threads: int | None = None,
     calibration_dir: Path | None = None,
     progress: Callable[[str], None] = print,
+    overwrite: bool = False,
 ) -> BuildResult:
     """Convert a model (see :func:`as_loaded`) into a bundle at ``out_dir`` (default
     ``out/TARGET-RECIPE``), replaced atomically on success, with the target's default recipe
     unless ``recipe_name`` names one.
 
     When parity fails, nothing is written at ``out_dir``; the report goes to
-    ``<out_dir>.parity-failed/`` and :class:`ParityFailure` is raised.
+    ``<out_dir>.parity-failed/`` and :class:`ParityFailure` is raised. ``out_dir`` is checked
+    first (:func:`~tinysam_mobile.bundle.destination.check_destination`): a previous bundle is
+    replaced only with ``overwrite``, anything else that exists there is never touched.
     """
-    loaded = as_loaded(checkpoint)
     target = get_target(target_name)
     recipe = resolve_recipe(target_name, recipe_name or target.default_recipe)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / f"{target.name}-{recipe.name}"
+    inputs = conversion_inputs(checkpoint, calibration_dir, recipe_name)
+    check_destination(out_dir, inputs, overwrite=overwrite)
+    loaded = as_loaded(checkpoint)
     decoder_batch = target.decoder_batch
     model = loaded.model
     report = None

@@ -19,6 +19,7 @@ from typing import Any
 from .. import __version__, contract, transforms
 from ..contract import PROMPT_LABELS, IOContract
 from ..fs import tree_sha256, write_atomic
+from .schema import ROLES, BundleError, check_manifest
 
 # 2: decoder contract v2 (unused slots label -2 masked out of attention; a prompt-batch axis).
 SCHEMA_VERSION = 2
@@ -79,21 +80,29 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def read_manifest(bundle_dir: Path) -> dict[str, Any]:
-    """Read and check a bundle's manifest: schema version and artifact hashes."""
+    """Read and check a bundle's manifest: valid JSON, schema version, every field
+    (:func:`~tinysam_mobile.bundle.schema.check_manifest`) and the artifacts' hashes."""
     path = Path(bundle_dir) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{bundle_dir} is not a bundle: {MANIFEST} is missing")
-    manifest = json.loads(path.read_text())
-    version = manifest.get("schema_version")
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc})") from None
+    version = manifest.get("schema_version") if isinstance(manifest, dict) else None
     if version == 1:
         raise ValueError(
             f"{path}: schema_version 1 bundles pad prompts with attending -1 tokens, so they answer "
             "differently from TinySAM; rebuild it with python -m tinysam_mobile.convert"
         )
-    if version != SCHEMA_VERSION:
+    if isinstance(manifest, dict) and version != SCHEMA_VERSION:
         raise ValueError(f"{path}: schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
-    for role, entry in manifest["artifacts"].items():
-        actual = artifact_entry(Path(bundle_dir) / entry["file"])
-        if actual["sha256"] != entry["sha256"]:
+    check_manifest(manifest, str(path))
+    for role in ROLES:
+        entry = manifest["artifacts"][role]
+        program = Path(bundle_dir) / entry["file"]
+        if not program.exists():
+            raise BundleError(f"{bundle_dir}: the {role} program {entry['file']} is missing")
+        if artifact_entry(program)["sha256"] != entry["sha256"]:
             raise ValueError(f"{bundle_dir}/{entry['file']} ({role}) does not match its sha256 in {MANIFEST}")
     return manifest

@@ -64,6 +64,12 @@ def load_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     return loaded
 
 
+def model_inputs(args: argparse.Namespace) -> list[Path]:
+    """The bundle folder and checkpoint file a command reads: no output may be one of them."""
+    candidates = [getattr(args, "bundle", None), Path(args.checkpoint)]
+    return [Path(p) for p in candidates if p is not None and Path(p).exists()]
+
+
 def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     """``--bundle`` (run a converted bundle instead of the float model) and ``--threads``."""
     parser.add_argument(

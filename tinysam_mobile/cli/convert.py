@@ -15,10 +15,14 @@ from pathlib import Path
 
 from .. import console
 from ..bundle.build import ParityFailure, build_bundle, resolve_recipe
+from ..bundle.destination import check_destination, conversion_inputs
+from ..calibration import check_photo_dir
 from ..contract import DEFAULT_MAX_POINTS
 from ..converters import TARGETS, get_target
-from ..recipes import RecipeError, list_recipes, load_recipe
+from ..recipes import Calibration, RecipeError, list_recipes, load_recipe
 from .common import add_checkpoint_args, add_verbose_arg, load_from_args
+
+MAX_POINTS = 64  # decoder slots; each costs decoder time on every call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--out", type=Path, help="bundle directory to write, replaced on success (default: out/TARGET-RECIPE)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it holds a bundle from an earlier run"
     )
     parser.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
     parser.add_argument("--no-parity", action="store_true", help="skip the parity check")
@@ -68,8 +75,10 @@ def print_recipes(targets: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.max_points < 3:
-        parser.error("--max-points must be at least 3 (two box corners and one point)")
+    if not 3 <= args.max_points <= MAX_POINTS:
+        parser.error(f"--max-points must be 3 (two box corners and one point) to {MAX_POINTS}")
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     try:
         with console.quiet(args.verbose, expected=(RecipeError, ParityFailure)):
             return _run(args)
@@ -90,7 +99,12 @@ def _run(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=console.out(), flush=True)
 
-    resolve_recipe(args.target, args.recipe)  # fail on a bad recipe before loading weights
+    # fail on a bad recipe, output or calibration folder before loading weights
+    recipe = resolve_recipe(args.target, args.recipe)
+    inputs = conversion_inputs(args.checkpoint, args.calibration_dir, args.recipe)
+    check_destination(args.out, inputs, overwrite=args.overwrite)
+    if args.calibration_dir is not None:
+        check_photo_dir((recipe.calibration or Calibration()).images, args.calibration_dir)
     loaded = load_from_args(args)
     result = build_bundle(
         loaded,
@@ -102,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         calibration_dir=args.calibration_dir,
         progress=progress,
+        overwrite=args.overwrite,
     )
     artifacts = result.manifest["artifacts"]
     sizes = ", ".join(f"{a['file']} {a['bytes'] / 1e6:.1f} MB" for a in artifacts.values())

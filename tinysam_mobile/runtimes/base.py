@@ -12,6 +12,7 @@ from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_
 from ..prompts import PromptBatch
 
 Feed = dict[str, np.ndarray]
+Shapes = dict[str, tuple[int, ...]]
 
 
 class Runtime(Protocol):
@@ -67,6 +68,17 @@ class ProgramRuntime:
     def run(self, program: str, feed: Feed) -> Feed:
         """Run ``program`` (``"encoder"`` or ``"decoder"``) once."""
         raise NotImplementedError
+
+    def io_shapes(self, program: str) -> tuple[Shapes, Shapes] | None:
+        """The real ``(inputs, outputs)`` shapes of ``program`` by contract name, as the program
+        declares them (a dynamic axis at its largest size, or -1); ``None`` when the runtime cannot
+        tell (then only the names are checked, by the runtime's loader)."""
+        return None
+
+    def program_io(self) -> dict[str, tuple[Shapes, Shapes]] | None:
+        """:meth:`io_shapes` of both programs, or ``None`` when the runtime cannot tell."""
+        shapes = {program: self.io_shapes(program) for program in ("encoder", "decoder")}
+        return None if None in shapes.values() else shapes  # type: ignore[return-value]
 
     def encode(self, image: np.ndarray) -> np.ndarray:
         out = self.run("encoder", {ENCODER_INPUTS[0]: np.ascontiguousarray(image, np.float32)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import weakref
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,18 @@ from typing import Any
 import numpy as np
 
 from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from .base import Feed, ProgramRuntime
+from .base import Feed, ProgramRuntime, Shapes
 
 FUNCTION = "main"
+_TENSOR_TYPE = re.compile(r"NDArray \((\w+), ([\d × ]+)\)")
+
+
+def tensor_type(description: str) -> tuple[tuple[int, ...], str]:
+    """``'NDArray (Float32, 1 × 3 × 8)'`` -> ``((1, 3, 8), 'float32')``."""
+    match = _TENSOR_TYPE.fullmatch(description)
+    if match is None:
+        raise ValueError(f"unexpected Core AI tensor type {description!r}")
+    return tuple(int(d) for d in match[2].split("×")), match[1].lower()
 
 
 def _shut(loop: asyncio.AbstractEventLoop, stack: contextlib.AsyncExitStack) -> None:
@@ -53,16 +63,17 @@ class CoreAIRuntime(ProgramRuntime):
         self._loop = asyncio.new_event_loop()
         self._stack = contextlib.AsyncExitStack()
         self._finalizer = weakref.finalize(self, _shut, self._loop, self._stack)
+        self._shapes: dict[str, tuple[Shapes, Shapes]] = {}
         try:
             self._functions = {
-                "encoder": self._load(Path(encoder), ENCODER_INPUTS, ENCODER_OUTPUTS),
-                "decoder": self._load(Path(decoder), DECODER_INPUTS, DECODER_OUTPUTS),
+                "encoder": self._load("encoder", Path(encoder), ENCODER_INPUTS, ENCODER_OUTPUTS),
+                "decoder": self._load("decoder", Path(decoder), DECODER_INPUTS, DECODER_OUTPUTS),
             }
         except BaseException:
             self.close()
             raise
 
-    def _load(self, path: Path, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Any:
+    def _load(self, program: str, path: Path, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Any:
         from coreai.authoring import AIModelAsset
 
         if not path.exists():
@@ -82,10 +93,20 @@ class CoreAIRuntime(ProgramRuntime):
         if (sorted(found[0]), sorted(found[1])) != (sorted(inputs), sorted(outputs)):
             raise RuntimeError(f"{path} has inputs/outputs {found}, expected {inputs} -> {outputs}")
         try:
+            self._shapes[program] = tuple(  # type: ignore[assignment]
+                {name: tensor_type(kind)[0] for name, kind in described(FUNCTION)}
+                for described in (summary.function_inputs, summary.function_outputs)
+            )
+        except ValueError as exc:
+            raise RuntimeError(f"Core AI could not read the I/O of {path}: {exc}") from exc
+        try:
             model = self._loop.run_until_complete(self._stack.enter_async_context(asset.executable()))
             return model.load_function(FUNCTION)
         except (RuntimeError, KeyError) as exc:
             raise RuntimeError(f"Core AI could not load {path}: {exc}") from exc
+
+    def io_shapes(self, program: str) -> tuple[Shapes, Shapes] | None:
+        return self._shapes.get(program)
 
     def run(self, program: str, feed: Feed) -> Feed:
         if not self._finalizer.alive:

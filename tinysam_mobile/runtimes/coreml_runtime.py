@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Feed, ProgramRuntime
+from .base import Feed, ProgramRuntime, Shapes
 
 ENGINES = ("auto", "coreml", "mil")
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
@@ -33,6 +33,13 @@ class _CoreMLProgram:
     def __call__(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self._model.predict(feed)
 
+    def io_shapes(self) -> tuple[Shapes, Shapes]:
+        description = self._model.get_spec().description
+        return tuple(
+            {f.name: tuple(int(d) for d in f.type.multiArrayType.shape) for f in features}
+            for features in (description.input, description.output)
+        )  # type: ignore[return-value]
+
 
 class _MilProgram:
     """One package through the torch MIL interpreter."""
@@ -40,10 +47,24 @@ class _MilProgram:
     def __init__(self, path: Path) -> None:
         from ..mil import MilInterpreter, load_program
 
-        self._interpreter = MilInterpreter(load_program(path))
+        program = load_program(path)
+        self._interpreter = MilInterpreter(program)
+        function = program.functions["main"]
+        self._shapes = (
+            {name: _static(var.shape) for name, var in function.inputs.items()},
+            {var.name: _static(var.shape) for var in function.outputs},
+        )
 
     def __call__(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self._interpreter.run(feed)
+
+    def io_shapes(self) -> tuple[Shapes, Shapes]:
+        return self._shapes
+
+
+def _static(shape: tuple) -> tuple[int, ...]:
+    """A MIL shape with symbolic dimensions as -1."""
+    return tuple(int(d) if isinstance(d, int | np.integer) else -1 for d in shape)
 
 
 def resolve_engine(engine: str) -> str:
@@ -86,6 +107,9 @@ class CoreMLRuntime(ProgramRuntime):
         if not path.is_dir():
             raise FileNotFoundError(f"Core ML package {path} does not exist")
         return _CoreMLProgram(path, compute_units) if self.engine == "coreml" else _MilProgram(path)
+
+    def io_shapes(self, program: str) -> tuple[Shapes, Shapes]:
+        return self._programs[program].io_shapes()
 
     def run(self, program: str, feed: Feed) -> Feed:
         return {name: np.array(value) for name, value in self._programs[program](feed).items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from .base import Feed, ProgramRuntime
+from .base import Feed, ProgramRuntime, Shapes
 
 _NAMES = {"encoder": (ENCODER_INPUTS, ENCODER_OUTPUTS), "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
 
@@ -48,6 +48,20 @@ class ExecuTorchRuntime(ProgramRuntime):
             return runtime.load_program(Path(path)).load_method("forward")
         except RuntimeError as exc:
             raise RuntimeError(f"ExecuTorch could not load {path}: {exc}") from exc
+
+    def io_shapes(self, program: str) -> tuple[Shapes, Shapes]:
+        meta = self._methods[program].metadata
+        inputs, outputs = _NAMES[program]
+        return (
+            {
+                name: tuple(meta.input_tensor_meta(i).sizes())
+                for i, name in enumerate(inputs[: meta.num_inputs()])
+            },
+            {
+                name: tuple(meta.output_tensor_meta(i).sizes())
+                for i, name in enumerate(outputs[: meta.num_outputs()])
+            },
+        )
 
     def run(self, program: str, feed: Feed) -> Feed:
         inputs, outputs = _NAMES[program]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from .base import Feed, ProgramRuntime
+from .base import Feed, ProgramRuntime, Shapes
 
 DEFAULT_THREADS = 2
 
@@ -50,6 +50,13 @@ class LiteRTRuntime(ProgramRuntime):
         if found != (sorted(inputs), sorted(outputs)):
             raise RuntimeError(f"{path} has inputs/outputs {found}, expected {inputs} -> {outputs}")
         return runner
+
+    def io_shapes(self, program: str) -> tuple[Shapes, Shapes]:
+        runner = self._runners[program]
+        return tuple(
+            {name: tuple(int(d) for d in detail["shape"]) for name, detail in details.items()}
+            for details in (runner.get_input_details(), runner.get_output_details())
+        )  # type: ignore[return-value]
 
     def run(self, program: str, feed: Feed) -> Feed:
         return {name: np.array(value) for name, value in self._runners[program](**feed).items()}

@@ -18,6 +18,7 @@ class TorchRuntime:
     """
 
     name = "torch"
+    MAX_BATCH = 32  # prompts per decoder call: the full model needs ~23 MB per prompt in flight
 
     def __init__(self, model: Sam, max_points: int | None = None) -> None:
         self.model = model.eval()
@@ -31,11 +32,16 @@ class TorchRuntime:
     def decode(self, embeddings: np.ndarray, prompts: PromptBatch) -> tuple[np.ndarray, np.ndarray]:
         if self.max_points is not None:
             prompts = prompts.padded_to(self.max_points)
-        mask = None if prompts.mask_input is None else torch.from_numpy(prompts.mask_input)
-        logits, iou = self.model.decode(
-            torch.from_numpy(embeddings),
-            torch.from_numpy(prompts.coords),
-            torch.from_numpy(prompts.labels),
-            mask,
-        )
-        return logits.numpy(), iou.numpy()
+        logits, ious = [], []
+        for start in range(0, prompts.batch, self.MAX_BATCH):
+            part = prompts.rows(start, start + self.MAX_BATCH)
+            mask = None if part.mask_input is None else torch.from_numpy(part.mask_input)
+            low_res, iou = self.model.decode(
+                torch.from_numpy(embeddings),
+                torch.from_numpy(part.coords),
+                torch.from_numpy(part.labels),
+                mask,
+            )
+            logits.append(low_res.numpy())
+            ious.append(iou.numpy())
+        return np.concatenate(logits), np.concatenate(ious)
