@@ -1,6 +1,6 @@
 """Per-prompt decoder cost against the prompt batch B, per runtime and precision, in one run.
 
-    python benchmarks/decoder_batch.py [--batches 1 4 16 64] [--threads 2] [--repeats 5]
+    python benchmarks/decoder_batch.py [--batches 1 4 16 64] [--skip CASE/B ...] [--threads 2] [--repeats 5]
         [--cases executorch/fp32 executorch/w8a8 tflite/fp32 tflite/w8a8]
         [--out benchmarks/DECODER_BATCH.md]
 
@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=["executorch/fp32", "executorch/w8a8", "tflite/fp32", "tflite/w8a8"],
     )
+    parser.add_argument(
+        "--skip", nargs="*", default=[], metavar="CASE/B", help="e.g. tflite/w8a8/64 (not measured)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/DECODER_BATCH.md"))
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         target = get_target(target_name)
         recipe = load_recipe(target_name, recipe_name, target.load())
         for batch in args.batches:
+            if f"{case}/{batch}" in args.skip:
+                continue
             (job,) = [
                 j
                 for j in program_jobs(
@@ -146,10 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         "| runtime / recipe | " + " | ".join(f"B = {b}" for b in args.batches) + " |",
         "|---|" + "---|" * len(args.batches),
     ]
+    if args.skip:
+        lines[4:4] = [f"Not measured: {', '.join(args.skip)}.", ""]
     for case in dict.fromkeys(r[0] for r in rows):
         values = {b: ms for c, b, ms in rows if c == case}
         base = values[args.batches[0]]
-        cells = [f"{values[b]:.1f} ms ({values[b] / base:.2f}x)" for b in args.batches]
+        cells = [
+            f"{values[b]:.1f} ms ({values[b] / base:.2f}x)" if b in values else "not measured"
+            for b in args.batches
+        ]
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

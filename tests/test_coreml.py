@@ -54,6 +54,7 @@ def test_engine_choice_and_errors(tmp_path, monkeypatch):
         CoreMLRuntime(tmp_path / "encoder.mlpackage", tmp_path / "decoder.mlpackage", 8, engine="mil")
 
 
+@pytest.mark.slow
 def test_convert_command_writes_a_coreml_bundle(tmp_path, capsys):
     """``--target coreml`` alone picks the fp16 recipe; the bundle holds two packages whose
     directory hashes the manifest checks."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tinysam_mobile
 from tinysam_mobile import (
@@ -30,6 +31,7 @@ def test_import_is_light_and_versioned():
     assert set(tinysam_mobile.__all__) <= set(dir(tinysam_mobile))
 
 
+@pytest.mark.slow
 def test_sam_users_code_runs_unchanged(full_checkpoint):
     """segment-anything's README, with our import."""
     sam = sam_model_registry["vit_t"](checkpoint=str(full_checkpoint))

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 KOTLIN_CORE = ROOT / "android_demo" / "core"
@@ -32,6 +34,7 @@ def test_golden_files_are_up_to_date():
         assert on_disk == json.loads(json.dumps(content)), f"{name} is stale: run scripts/make_golden.py"
 
 
+@pytest.mark.slow
 def test_kotlin_core_passes_its_junit_suite(tmp_path):
     kotlinc = shutil.which("kotlinc")
     missing = [str(j) for j in JUNIT_JARS if not j.is_file()]

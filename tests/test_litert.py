@@ -51,6 +51,7 @@ def test_runtime_load_errors(tmp_path, toy_program):
         LiteRTRuntime(toy_program, toy_program, 8)
 
 
+@pytest.mark.slow
 def test_convert_command_writes_a_tflite_bundle(tmp_path, capfd):
     out = tmp_path / "bundle"
     args = ["--target", "tflite", "--recipe", "fp16", "--out", str(out), "--no-parity"]

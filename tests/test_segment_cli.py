@@ -60,6 +60,7 @@ def test_missing_prompt_and_bad_image(tmp_path):
         main([str(bad), "--point", "1,1", "--out", str(tmp_path / "o.png")])
 
 
+@pytest.mark.slow
 def test_segments_with_a_bundle(tmp_path, tiny_model, capsys):
     """--bundle runs a converted bundle instead of the float model."""
     from tinysam_mobile.bundle.build import build_bundle

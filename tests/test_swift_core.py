@@ -9,6 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import tree_sitter
 import tree_sitter_swift
 
@@ -17,6 +18,7 @@ IOS = ROOT / "ios_demo"
 SWIFT = ROOT / "scripts" / "swift_toolchain.sh"
 
 
+@pytest.mark.slow
 def test_tinysamkit_passes_its_xctest_suite():
     run = subprocess.run(
         [

@@ -32,6 +32,15 @@ QUANTIZED = [(t, r) for t, r in CASES if r != "fp32"]
 NIGHTLY_FULL_SIZE = {("coreai", r) for r in list_recipes("coreai") if r != "fp32"}
 
 
+# their XNNPACK lowering alone takes 30-90 s even for the tiny config: kept out of the fast tier
+SLOW_LOWERING = {"executorch", "tflite"}
+
+
+def _exact(cases) -> list:
+    """``cases`` with the slow-to-lower targets marked ``slow``."""
+    return [pytest.param(*c, marks=pytest.mark.slow) if c[0] in SLOW_LOWERING else c for c in cases]
+
+
 def _full_size(cases) -> list:
     """``cases`` with the nightly ones marked."""
     return [pytest.param(*c, marks=pytest.mark.nightly) if c in NIGHTLY_FULL_SIZE else c for c in cases]
@@ -216,7 +225,7 @@ def _check(result, target: str, recipe: str) -> None:
     assert manifest["parity"]["judged"] == report.judged
 
 
-@pytest.mark.parametrize("target,recipe", EXACT)
+@pytest.mark.parametrize("target,recipe", _exact(EXACT))
 def test_parity_tiny_exact(tmp_path_factory, tiny_model, target, recipe):
     _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe)
 
@@ -327,6 +336,7 @@ def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tin
     assert any(f.startswith("max_logit_abs") for f in leaking.failures), leaking.summary
 
 
+@pytest.mark.slow
 def test_slot_count_does_not_change_the_answer(tmp_path_factory, tiny_model):
     """A 2-slot and an 8-slot program give the same masks for the same one-point prompt."""
     from tinysam_mobile.bundle import open_bundle

@@ -64,7 +64,7 @@ def print_recipes(targets: list[str]) -> None:
     for name in targets:
         target = get_target(name)
         backend = target.load()
-        print(f"{name}:")
+        print(f"{name}:", file=console.out())
         for recipe_name in list_recipes(name):
             recipe = load_recipe(name, recipe_name, backend)
             aliases = f" (also: {', '.join(recipe.aliases)})" if recipe.aliases else ""
