@@ -127,13 +127,16 @@ def main(argv: list[str] | None = None) -> int:
         for batch in args.batches:
             if f"{case}/{batch}" in args.skip:
                 continue
+            dynamic = target.load().DECODER_BATCH > 1  # else a static program of exactly B prompts
             (job,) = [
                 j
                 for j in program_jobs(
-                    target.load(), model, recipe, max_points=MAX_POINTS, decoder_batch=batch
+                    target.load(), model, recipe, max_points=MAX_POINTS, decoder_batch=batch if dynamic else 1
                 )
                 if j.name == "decoder"
             ]
+            if not dynamic:
+                job = static_batch(job, model, batch)
             with tempfile.TemporaryDirectory() as tmp:
                 path = target.load().convert_program(
                     job, Path(tmp) / f"decoder{target.suffix}", lambda _m: None
