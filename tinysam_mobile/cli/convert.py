@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with console.quiet(args.verbose, expected=(RecipeError, ParityFailure)):
             return _run(args)
-    except (RecipeError, ParityFailure, RuntimeError, ValueError) as exc:
+    except (RecipeError, ParityFailure, RuntimeError, ValueError, OSError) as exc:  # OSError: disk, rights
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
