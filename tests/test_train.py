@@ -6,6 +6,8 @@ Everything runs the tiny config at small sizes, one thread, a handful of steps.
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import os
 import subprocess
 import sys
@@ -14,15 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from tinysam_mobile import transforms
 from tinysam_mobile.checkpoints import load_checkpoint
 from tinysam_mobile.evaluation import interior_point
 from tinysam_mobile.modeling import TINY, build_untrained
 from tinysam_mobile.train import config_from_args, main
-from tinysam_mobile.training import losses, scenes
+from tinysam_mobile.training import loop, losses, pool, scenes
 from tinysam_mobile.training.checkpointing import load_state
-from tinysam_mobile.training.data import BatchRecipe, make_batch, training_sample
-from tinysam_mobile.training.evaluation import evaluate
+from tinysam_mobile.training.data import BatchRecipe, make_batch, pool_sample, training_sample
+from tinysam_mobile.training.evaluation import EvalResult, evaluate, score
 from tinysam_mobile.training.evaluation import main as evaluation_main
 from tinysam_mobile.training.loop import TrainConfig, Trainer, fresh_model
 from tinysam_mobile.training.models import SharedResolutions, capture_decoder_tokens
@@ -282,14 +286,16 @@ def test_loss_decreases_when_overfitting_one_batch():
     objective = SamObjective(fresh_model("tiny-test", 0))
     batch = make_batch(0, 0, 0, 64, BatchRecipe(2, 4, max_rounds=0))
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=3e-3)
-    history = []
-    for _ in range(25):
+    history, best = [], []
+    for _ in range(40):
         optimizer.zero_grad()
-        loss = objective(batch)["loss"]
-        loss.backward()
+        out = objective(batch)
+        out["loss"].backward()
         optimizer.step()
-        history.append(float(loss.detach()))
+        history.append(float(out["loss"].detach()))
+        best.append(float(out["best_iou"]))
     assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5])
+    assert np.mean(best[-5:]) > 3 * best[0]
 
 
 def test_resume_continues_bit_identically(tmp_path: Path):
@@ -333,6 +339,9 @@ def test_cli_runs_and_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["--resolution", "256,512"], "needs a fraction"),
         (["--distill-weights", "1,2"], "three non-negative"),
         (["--resume"], "does not exist"),
+        (["--pool", "8,0,32"], "0 (fresh scenes) only last"),
+        (["--pool", "eight"], "comma-separated"),
+        (["--grow-at", "0"], "--grow-at"),
     ],
 )
 def test_cli_rejects_bad_input(
@@ -393,4 +402,88 @@ def test_evaluation_runs_on_held_out_scenes():
 def test_evaluation_command(tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]):
     args = [str(tiny_checkpoint), "--config", "tiny-test", "--objects", "1", "--threads", "1"]
     assert evaluation_main(args) == 0
-    assert "eval 1 objects @1024: point mIoU" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "held-out @1024, 1 objects: point mIoU" in out and "all-foreground" in out
+
+
+def test_evaluation_baselines_need_no_model():
+    image = np.zeros((64, 48, 3), np.uint8)
+    mask = np.zeros((1, 64, 48), bool)
+    mask[0, 8:24, 8:40] = True  # 16 x 32 = 512 px of 3072
+    model = build_untrained(dataclasses.replace(TINY, encoder=dataclasses.replace(TINY.encoder, img_size=64)))
+    result = score(model, [(image, mask)])
+    assert result.objects == 1
+    assert result.all_foreground_miou == pytest.approx(512 / (64 * 48))
+    assert result.fill_box_miou == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- pool
+
+
+def test_pool_scenes_are_fixed_usable_and_ship_as_jpeg():
+    first = pool.pool_scene(0)
+    assert first.image.shape[:2] == first.masks.shape[1:] and max(first.image.shape[:2]) == 1024
+    assert len(first.wholes(pool.MIN_OBJECT_AREA)) >= pool.MIN_OBJECTS
+    decoded = np.asarray(Image.open(io.BytesIO(first.jpeg)).convert("RGB"))
+    assert np.array_equal(decoded, first.image)  # the file that ships is what training saw
+    assert pool.pool_scene(1).index > first.index
+
+
+def test_pool_views_are_whole_scenes_or_native_windows():
+    rng = np.random.default_rng(0)
+    image, masks, scale = pool.pool_view(0, 256, crop=False, rng=rng)
+    assert max(image.shape[:2]) == 256 and masks.shape[1:] == image.shape[:2] and scale == 0.25
+    image, masks, scale = pool.pool_view(0, 256, crop=True, rng=rng)
+    assert image.shape[:2] == (256, 256) and masks.shape[1:] == (256, 256) and scale == 1.0
+    samples = [pool_sample(0, (step, 0, 0), 128, 0.5, pool=2) for step in range(6)]
+    assert all(s.masks.shape[0] >= 1 and s.image.shape == (3, 128, 128) for s in samples)
+
+
+def test_pool_batches_come_from_the_pool():
+    batch = make_batch(0, 0, 0, 64, BatchRecipe(2, 3, crop_prob=0.0, max_rounds=0), pool=1)
+    whole, _ = pool.whole_scene(0, 64)
+    h, w = whole.shape[:2]
+    expected = torch.from_numpy(transforms.normalize_and_pad(whole, 64)[0])
+    assert torch.equal(batch.images[0], expected) and torch.equal(batch.images[1], expected)
+    assert batch.prompts.targets.shape == (6, 64, 64) and not batch.prompts.targets[:, h:, w:].any()
+
+
+def test_pool_grows_once_fitted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    fitted = EvalResult(1, 0.95, 0.95, 0.92)
+    monkeypatch.setattr(loop, "evaluate_pool", lambda *args, **kwargs: fitted)
+    monkeypatch.setattr(loop, "evaluate", lambda *args, **kwargs: fitted)
+    trainer = Trainer(_config(tmp_path, pool=(1, 2, 0), grow_at=0.9))
+    trainer.train_step()
+    assert trainer.pool == 1
+    trainer.run_eval()
+    assert trainer.pool == 2
+    trainer.save()
+    trainer.log.close()
+    assert load_state(tmp_path / "last.pt").pool_stage == 1
+    record = json.loads((tmp_path / "evals.jsonl").read_text().splitlines()[-1])
+    assert record["pool"]["scenes"] == 1 and record["held_out"]["box_miou"] == pytest.approx(0.92)
+    resumed = Trainer(_config(tmp_path, pool=(1, 2, 0), grow_at=0.9, resume=True))
+    resumed.log.close()
+    assert resumed.pool == 2
+
+
+# --------------------------------------------------------------------------- initialisation
+
+
+def test_locality_init_makes_image_tokens_attend_to_a_nearby_point():
+    model = fresh_model("tinysam", 0)
+    pe = model.prompt_encoder
+    attention = model.mask_decoder.transformer.layers[0].cross_attn_image_to_token
+    point = torch.tensor([[[300.0, 700.0]]])
+    token = pe.embed_points(point, torch.ones(1, 1))  # PE of the point + foreground embedding
+    grid = pe.get_dense_pe()[0].permute(1, 2, 0)  # 64 x 64 x C, cell centres every 16 px
+    with torch.no_grad():
+        scores = (attention.q_proj(grid) @ attention.k_proj(token)[0, 0]).reshape(64, 64)
+    near = scores[700 // 16, 300 // 16]
+    assert near > scores.quantile(0.99)  # the point's own cell is among the highest
+    assert near > 3 * scores[10, 50].abs()  # and far above a cell far away
+    default = fresh_model("tinysam", 0, locality_init=False)
+    assert not torch.equal(
+        default.mask_decoder.transformer.layers[0].cross_attn_image_to_token.q_proj.weight,
+        attention.q_proj.weight,
+    )

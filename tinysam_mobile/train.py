@@ -15,7 +15,19 @@ from pathlib import Path
 from .checkpoints import CheckpointError, resolve_path
 from .modeling import CONFIGS
 from .training.loop import TrainConfig, Trainer
+from .training.losses import MASK_LOSSES
 from .training.schedule import parse_resolutions
+
+
+def parse_pool(text: str) -> tuple[int, ...]:
+    """``"8,32,128,0"`` -> ``(8, 32, 128, 0)``: pool sizes in order, 0 (fresh scenes) only last."""
+    try:
+        stages = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected comma-separated scene counts, got {text!r}") from None
+    if min(stages) < 0 or 0 in stages[:-1]:
+        raise ValueError(f"scene counts must be positive, 0 (fresh scenes) only last: {text!r}")
+    return stages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--distill-weights", default="1,1,1", help="alpha,beta,gamma: embedding, token and output L1 weights"
     )
+    p.add_argument(
+        "--pool",
+        default=",".join(map(str, d.pool)),
+        help="scene pool stages, e.g. 8,32,128,0: train on the first N scenes of the fixed pool, "
+        "grow to the next stage once fitted; 0 = fresh scenes every step (default %(default)s)",
+    )
+    p.add_argument(
+        "--grow-at",
+        type=float,
+        default=d.grow_at,
+        help="point and box mIoU on the current pool (at the phase's size) that starts the next stage",
+    )
+    p.add_argument("--mask-loss", default=d.mask_loss, choices=MASK_LOSSES, help="mask loss (with dice)")
+    p.add_argument(
+        "--no-locality-init",
+        action="store_true",
+        help="from scratch, keep the decoder's default initialisation (no prompt-locality start)",
+    )
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt")
     return p
 
@@ -83,6 +113,12 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
         parse_resolutions(a.resolution)
     except ValueError as exc:
         parser.error(f"--resolution: {exc}")
+    try:
+        pool = parse_pool(a.pool)
+    except ValueError as exc:
+        parser.error(f"--pool: {exc}")
+    if not 0 < a.grow_at <= 1:
+        parser.error(f"--grow-at must be in (0, 1], got {a.grow_at}")
     try:
         weights = tuple(float(x) for x in a.distill_weights.split(","))
     except ValueError:
@@ -123,6 +159,10 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
         init=a.init,
         teacher=a.teacher,
         distill_weights=weights,  # type: ignore[arg-type]
+        pool=pool,
+        grow_at=a.grow_at,
+        mask_loss=a.mask_loss,
+        locality_init=not a.no_locality_init,
         resume=a.resume,
     )
 

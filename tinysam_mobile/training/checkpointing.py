@@ -1,6 +1,7 @@
 """Resumable training state: plain tensors and containers, readable with ``weights_only=True``.
 
-The file is a dict ``{"format", "config", "model", "optimizer", "step", "rng", "args", "elapsed"}``;
+The file is a dict ``{"format", "config", "model", "optimizer", "step", "rng", "args", "elapsed",
+"pool_stage"}``;
 ``model`` is a state dict in the official key layout, so
 :func:`tinysam_mobile.checkpoints.load_checkpoint` also loads the file as a model. It is written
 to a temporary file and renamed, so a crash never leaves a half-written checkpoint.
@@ -30,6 +31,7 @@ class TrainState:
     rng: dict[str, torch.Tensor]
     args: dict[str, Any]
     elapsed: float
+    pool_stage: int = 0
 
 
 def save_state(state: TrainState, path: Path) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from .. import transforms
+from .pool import pool_view
 from .prompts import Prompts, PromptStructure, sample_prompts
-from .scenes import RenderedScene, generate_scene, render
+from .scenes import generate_scene, render
 
 TRAIN_STREAM = 1
 EVAL_STREAM = 2
@@ -88,24 +89,39 @@ def training_sample(
             h, w = transforms.preprocess_shape(spec.height, spec.width, size)
             scale = size / max(spec.height, spec.width)
             window = (0, 0, w, h)
-        min_area = max(MIN_AREA, MIN_SCENE_AREA * scale * scale)
-        sample = _to_sample(render(spec, scale, window), size, min_area)
+        scene = render(spec, scale, window)
+        sample = _to_sample(scene.image, scene.masks(), size, scale)
         if sample is not None:
             return sample
     raise RuntimeError(f"no usable scene for key {key} after 100 attempts")
 
 
-def _to_sample(scene: RenderedScene, size: int, min_area: float) -> Sample | None:
-    """Normalize and pad; keep the instances with at least ``min_area`` pixels in view."""
-    h, w = scene.owner.shape
-    masks = scene.masks()
-    keep = masks.reshape(len(masks), -1).sum(1) >= min_area
+def pool_sample(seed: int, key: tuple[int, ...], size: int, crop_prob: float, pool: int) -> Sample:
+    """A sample for ``key`` of one of the first ``pool`` scenes of the fixed pool
+    (:mod:`.pool`): the scene and the choice of a native-scale window are drawn from the key; a
+    window without a usable instance is redrawn, and after 20 the whole scene is used."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, TRAIN_STREAM, *key, 2]))
+    position = int(rng.integers(pool))
+    crop = bool(rng.random() < crop_prob)
+    for attempt in range(21 if crop else 1):
+        image, masks, scale = pool_view(position, size, crop and attempt < 20, rng)
+        sample = _to_sample(image, masks, size, scale)
+        if sample is not None:
+            return sample
+    raise RuntimeError(f"pool scene {position} has no usable instance at size {size}")
+
+
+def _to_sample(image: np.ndarray, masks: np.ndarray, size: int, scale: float) -> Sample | None:
+    """Normalize and pad ``image`` (``h x w x 3`` uint8, ``scale`` output px per scene px); keep
+    the instances (``K x h x w`` bool) with the minimum area at that scale, ``None`` if none."""
+    h, w = image.shape[:2]
+    keep = masks.reshape(len(masks), -1).sum(1) >= max(MIN_AREA, MIN_SCENE_AREA * scale * scale)
     if not keep.any():
         return None
     padded = np.zeros((int(keep.sum()), size, size), dtype=bool)
     padded[:, :h, :w] = masks[keep]
-    image = torch.from_numpy(transforms.normalize_and_pad(scene.image, size)[0])
-    return Sample(image, torch.from_numpy(padded), (h, w))
+    tensor = torch.from_numpy(transforms.normalize_and_pad(image, size)[0])
+    return Sample(tensor, torch.from_numpy(padded), (h, w))
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -114,10 +130,16 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(entropy[0]) << 32 | int(entropy[1]))
 
 
-def make_batch(seed: int, step: int, rank: int, size: int, recipe: BatchRecipe) -> Batch:
-    """The batch of ``step`` on ``rank`` at input size ``size``."""
+def make_batch(seed: int, step: int, rank: int, size: int, recipe: BatchRecipe, pool: int = 0) -> Batch:
+    """The batch of ``step`` on ``rank`` at input size ``size``: fresh scenes, or with ``pool``
+    > 0 scenes of the first ``pool`` of the fixed pool."""
     gen = step_generator(seed, step, rank)
-    samples = [training_sample(seed, (step, rank, i), size, recipe.crop_prob) for i in range(recipe.images)]
+    samples = [
+        pool_sample(seed, (step, rank, i), size, recipe.crop_prob, pool)
+        if pool
+        else training_sample(seed, (step, rank, i), size, recipe.crop_prob)
+        for i in range(recipe.images)
+    ]
     structure = _draw_structure(recipe, gen)
     prompts = sample_prompts(
         [s.masks for s in samples], [s.valid for s in samples], structure, recipe.prompts_per_image, gen

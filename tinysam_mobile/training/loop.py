@@ -2,13 +2,19 @@
 
 Outputs in ``out``: ``last.pt`` (resumable state, every ``save_every`` minutes, at each phase end
 and at the end), ``model.pth`` (the float model in the official layout, written with each
-``last.pt``) and ``train.log``. Only rank 0 writes.
+``last.pt``), ``train.log`` and ``evals.jsonl`` (one line per evaluation: step, CPU-time,
+phase size, pool and held-out scores). Only rank 0 writes.
+
+Scenes come from a fixed pool that grows in stages (``pool``, e.g. ``(8, 32, 128, 0)``, 0 being
+fresh scenes every step): each evaluation scores the current pool at the phase's size, and when
+both its point and box mIoU reach ``grow_at`` the next stage starts.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -22,13 +28,14 @@ from ..modeling import Sam, get_config
 from . import distributed
 from .checkpointing import TrainState, load_state, save_state
 from .data import CALIBRATION_STREAM, BatchRecipe, make_batch, training_sample
-from .evaluation import evaluate
+from .evaluation import evaluate, evaluate_pool
 from .log import TrainLog
-from .models import calibrate_batchnorm, init_encoder_weights, trainable_parameters
+from .models import calibrate_batchnorm, init_encoder_weights, init_prompt_locality, trainable_parameters
 from .objective import DistillWeights, SamObjective
 from .schedule import Phase, learning_rate, parse_resolutions, phase_at, plan_phases
 
 CALIBRATION_IMAGES = 32
+POOL_EVAL_SCENES = 16  # a larger pool is scored on its first scenes
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class TrainConfig:
     init: str | None = None
     teacher: str | None = None
     distill_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    pool: tuple[int, ...] = (0,)
+    grow_at: float = 0.9
+    mask_loss: str = "bce"
+    locality_init: bool = True
     resume: bool = False
 
     def plain(self) -> dict[str, object]:
@@ -63,14 +74,18 @@ class TrainConfig:
         out = dataclasses.asdict(self)
         out["out"] = str(self.out)
         out["distill_weights"] = list(self.distill_weights)
+        out["pool"] = list(self.pool)
         return out
 
 
-def fresh_model(config: str, seed: int) -> Sam:
-    """A model initialised for training from scratch (seeded; the global RNG is untouched)."""
+def fresh_model(config: str, seed: int, locality_init: bool = True) -> Sam:
+    """A model initialised for training from scratch (seeded; the global RNG is untouched), with
+    the decoder's prompt-locality start (:func:`~.models.init_prompt_locality`) unless told not."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Sam(get_config(config))
+        if locality_init:
+            init_prompt_locality(model)
     init_encoder_weights(model, seed)
     return model
 
@@ -90,14 +105,16 @@ class Trainer:
             load_checkpoint(cfg.teacher, model_config).model.to(self.ctx.device) if cfg.teacher else None
         )
         self.model = (
-            load_checkpoint(cfg.init, model_config).model if cfg.init else fresh_model(cfg.config, cfg.seed)
+            load_checkpoint(cfg.init, model_config).model
+            if cfg.init
+            else fresh_model(cfg.config, cfg.seed, cfg.locality_init)
         )
-        self.objective = SamObjective(self.model, teacher, DistillWeights(*cfg.distill_weights)).to(
-            self.ctx.device
-        )
+        self.objective = SamObjective(
+            self.model, teacher, DistillWeights(*cfg.distill_weights), cfg.mask_loss
+        ).to(self.ctx.device)
         self.params = trainable_parameters(self.model)
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.step, self.elapsed = 0, 0.0
+        self.step, self.elapsed, self.pool_stage = 0, 0.0, 0
         if cfg.resume:
             self._resume()
         elif cfg.init is None:
@@ -130,7 +147,8 @@ class Trainer:
         self.optimizer.load_state_dict(state.optimizer)
         torch.set_rng_state(state.rng["torch"])
         self.step, self.elapsed = state.step, state.elapsed
-        self.log.event(f"resumed from {self.last_path} at step {self.step}")
+        self.pool_stage = min(state.pool_stage, len(self.cfg.pool) - 1)
+        self.log.event(f"resumed from {self.last_path} at step {self.step}, pool {self.pool}")
 
     def _calibrate(self) -> None:
         """From scratch: BatchNorm statistics from generated images at the first phase's size."""
@@ -141,6 +159,11 @@ class Trainer:
         ]
         batches = [torch.stack(images[i : i + 4]).to(self.ctx.device) for i in range(0, len(images), 4)]
         calibrate_batchnorm(self.objective.views.at(size), batches)
+
+    @property
+    def pool(self) -> int:
+        """Scenes in the current pool (0: fresh scenes every step)."""
+        return self.cfg.pool[self.pool_stage]
 
     def recipe(self, phase: Phase) -> BatchRecipe:
         return BatchRecipe(
@@ -153,7 +176,7 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         """One optimisation step at ``self.step``; returns its metrics."""
         phase = phase_at(self.phases, self.step)
-        batch = make_batch(self.cfg.seed, self.step, self.ctx.rank, phase.size, self.recipe(phase))
+        batch = make_batch(self.cfg.seed, self.step, self.ctx.rank, phase.size, self.recipe(phase), self.pool)
         lr = learning_rate(self.step, self.cfg.steps, self.cfg.lr, self.cfg.warmup)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -180,17 +203,51 @@ class Trainer:
             {"torch": torch.get_rng_state()},
             self.cfg.plain(),
             self.elapsed,
+            self.pool_stage,
         )
         save_state(state, self.last_path)
         save_official_layout(self.model, self.cfg.out / "model.pth")
 
     def run_eval(self) -> None:
+        """Score the current pool at the phase's size and at 1024 and the held-out scenes at 1024;
+        log them, append them to ``evals.jsonl`` and grow the pool when it is fitted. Every rank
+        takes the same growth decision (rank 0 scores, the verdict is broadcast)."""
+        grow = torch.zeros(1, device=self.ctx.device)
         if self.ctx.is_main:
             started = time.perf_counter()
-            # The evaluation runs the CPU inference path (Predictor over TorchRuntime).
+            size = phase_at(self.phases, max(self.step - 1, 0)).size
+            # Scored on the CPU (what inference runs), in eval mode; training mode comes back with
+            # the next step.
             model = self.model if self.ctx.device.type == "cpu" else copy.deepcopy(self.model).cpu()
-            result = evaluate(model, self.cfg.eval_objects)
-            self.log.event(f"step {self.step}: {result.summary()} ({time.perf_counter() - started:.0f}s)")
+            record: dict[str, object] = {"step": self.step, "cpu_hours": self.elapsed / 3600, "size": size}
+            pool = self.pool
+            if pool:
+                scenes = min(pool, POOL_EVAL_SCENES)
+                fitted = evaluate_pool(model, scenes, size)
+                record["pool"] = {"scenes": pool, "scored": scenes, **fitted.as_dict()}
+                self.log.event(f"step {self.step}: pool {pool} @{size}: {fitted.summary()}")
+                if size != model.img_size:
+                    full = evaluate_pool(model, scenes)
+                    record["pool_full_size"] = full.as_dict()
+                    self.log.event(f"step {self.step}: pool {pool} @{model.img_size}: {full.summary()}")
+                if (
+                    self.pool_stage + 1 < len(self.cfg.pool)
+                    and min(fitted.point_miou, fitted.box_miou) >= self.cfg.grow_at
+                ):
+                    grow[0] = 1
+            held_out = evaluate(model, self.cfg.eval_objects)
+            record["held_out"] = held_out.as_dict()
+            self.log.event(
+                f"step {self.step}: held-out @1024: {held_out.summary()} "
+                f"({time.perf_counter() - started:.0f}s)"
+            )
+            with open(self.cfg.out / "evals.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        if self.ctx.world > 1:
+            torch.distributed.broadcast(grow, 0)
+        if grow.item():
+            self.pool_stage += 1
+            self.log.event(f"step {self.step}: pool fitted, now {self.pool or 'fresh'} scenes")
 
     def run(self) -> None:
         cfg = self.cfg

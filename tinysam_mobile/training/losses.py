@@ -1,7 +1,11 @@
 """Training losses: SAM's mask and IoU losses, TinySAM's full-stage distillation terms.
 
-Shapes: ``logits`` ``N x M x S x S`` (M mask outputs, upscaled to the ground truth's size),
-``targets`` ``N x S x S`` bool, IoU tensors ``N x M``.
+Shapes: ``logits`` ``N x M x S x S`` (M mask outputs at the ground truth's size: the low-res
+logits against :func:`downsample_targets`, or logits upscaled to the input size), ``targets``
+``N x S x S`` bool, IoU tensors ``N x M``.
+
+The mask term is ``"bce"`` (binary cross-entropy + dice, the default) or ``"focal"`` (SAM's focal
+x 20 + dice).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ DICE_WEIGHT = 1.0
 FOCAL_ALPHA = 0.25
 FOCAL_GAMMA = 2.0
 HARD_EPS = 1e-3
+MASK_LOSSES = ("bce", "focal")
 
 
 def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -27,6 +32,17 @@ def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     loss = ce * (1 - p_t) ** FOCAL_GAMMA
     loss = (FOCAL_ALPHA * t + (1 - FOCAL_ALPHA) * (1 - t)) * loss
     return loss.flatten(2).mean(2)
+
+
+def bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy averaged over pixels: ``N x M``."""
+    t = targets[:, None].expand_as(logits).float()
+    return F.binary_cross_entropy_with_logits(logits, t, reduction="none").flatten(2).mean(2)
+
+
+def downsample_targets(targets: torch.Tensor, size: int) -> torch.Tensor:
+    """``N x S x S`` bool masks at ``size x size``: a pixel is in when at least half of its area is."""
+    return F.interpolate(targets[:, None].float(), size=size, mode="area")[:, 0] >= 0.5
 
 
 def dice_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -46,18 +62,27 @@ def mask_iou(predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class MaskLosses:
-    """Scalars ``mask`` (focal x 20 + dice of the best output) and ``iou`` (MSE), plus the actual
-    IoU of every output (``N x M``, no gradient)."""
+    """Scalars ``mask`` (the mask term of the best output) and ``iou`` (MSE), plus the actual IoU
+    of every output (``N x M``, no gradient)."""
 
     mask: torch.Tensor
     iou: torch.Tensor
     actual_iou: torch.Tensor
 
 
-def sam_losses(logits: torch.Tensor, iou_pred: torch.Tensor, targets: torch.Tensor) -> MaskLosses:
-    """SAM's supervision: the mask loss of the output closest to the target (min over the M
-    outputs, as for an ambiguous prompt) and the MSE of every predicted IoU."""
-    per_output = FOCAL_WEIGHT * sigmoid_focal_loss(logits, targets) + DICE_WEIGHT * dice_loss(logits, targets)
+def sam_losses(
+    logits: torch.Tensor, iou_pred: torch.Tensor, targets: torch.Tensor, kind: str = "bce"
+) -> MaskLosses:
+    """SAM's supervision: the mask loss (``kind``, see the module docstring) of the output
+    closest to the target (min over the M outputs, as for an ambiguous prompt) and the MSE of
+    every predicted IoU."""
+    if kind == "focal":
+        pixel = FOCAL_WEIGHT * sigmoid_focal_loss(logits, targets)
+    elif kind == "bce":
+        pixel = bce_loss(logits, targets)
+    else:
+        raise ValueError(f"unknown mask loss {kind!r}; known: {', '.join(MASK_LOSSES)}")
+    per_output = pixel + DICE_WEIGHT * dice_loss(logits, targets)
     actual = mask_iou(logits.detach() > 0, targets)
     return MaskLosses(per_output.min(1).values.mean(), F.mse_loss(iou_pred, actual), actual)
 

@@ -101,6 +101,50 @@ def init_encoder_weights(model: Sam, seed: int) -> None:
                 nn.init.zeros_(module.bias)
 
 
+LOCALITY_SCALE = 1.5
+PROMPT_EMBEDDING_STD = 0.2
+
+
+@torch.no_grad()
+def init_prompt_locality(model: Sam, scale: float = LOCALITY_SCALE) -> None:
+    """Start the decoder's cross-attentions as a locality kernel between prompts and image.
+
+    A point prompt reaches the mask only through attention between prompt and image tokens, and
+    from random weights that path has no gradient worth the name (the model learns a
+    prompt-independent mask first). Here every token->image and image->token attention starts
+    with ``q_proj = k_proj = scale * E`` (zero biases), where ``E`` gives each head the sine and
+    cosine coordinates of its own random-Fourier frequencies: the score of a prompt token against
+    an image token is then the positional-encoding kernel of their distance, summed over the
+    head's frequencies, so image tokens near a point attend to it from step 0. The point, box and
+    not-a-point embeddings start at std :data:`PROMPT_EMBEDDING_STD` (N(0, 1) by default), so they
+    do not swamp that kernel. Everything else keeps its initialisation; all of it stays trainable.
+    """
+    decoder = model.mask_decoder
+    attentions = [
+        a
+        for layer in decoder.transformer.layers
+        for a in (layer.cross_attn_token_to_image, layer.cross_attn_image_to_token)
+    ]
+    attentions.append(decoder.transformer.final_attn_token_to_image)
+    dim = model.prompt_encoder.embed_dim
+    frequencies = dim // 2  # PE channels: sin of each frequency, then cos of each
+    for attention in attentions:
+        internal = attention.q_proj.out_features
+        head_dim = internal // attention.num_heads
+        weight = torch.zeros(internal, dim)
+        for row in range(internal):
+            head, j = divmod(row, head_dim)
+            half = head_dim // 2
+            frequency = (head * half + j % half) % frequencies
+            weight[row, frequency + (frequencies if j >= half else 0)] = scale
+        for proj in (attention.q_proj, attention.k_proj):
+            proj.weight.copy_(weight)
+            proj.bias.zero_()
+    prompt_encoder = model.prompt_encoder
+    for embedding in [*prompt_encoder.point_embeddings, prompt_encoder.not_a_point_embed]:
+        embedding.weight.normal_(0.0, PROMPT_EMBEDDING_STD)
+
+
 @torch.no_grad()
 def calibrate_batchnorm(model: Sam, batches: Iterable[torch.Tensor]) -> None:
     """Set every BatchNorm's running statistics to the average over ``batches`` of images
