@@ -26,13 +26,12 @@ import numpy as np
 import torch
 
 from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, LABEL_FOREGROUND, LABEL_NOT_A_POINT
-from tinysam_mobile.converters import get_target
-from tinysam_mobile.converters.base import ProgramJob, program_jobs
-from tinysam_mobile.export import DecoderModule, decoder_example_inputs
 from tinysam_mobile.modeling import TINYSAM, Sam, build_untrained
 from tinysam_mobile.prompts import PromptBatch
-from tinysam_mobile.recipes import load_recipe
 from tinysam_mobile.runtimes.base import decoder_feeds
+from tinysam_mobile.toolchain.converters import get_backend
+from tinysam_mobile.toolchain.converters.base import ProgramJob
+from tinysam_mobile.toolchain.export import DecoderModule, decoder_example_inputs
 
 MAX_POINTS = 8
 
@@ -122,24 +121,21 @@ def main(argv: list[str] | None = None) -> int:
             report("eager DecoderModule", batch, median_ms(lambda t=tensors: program(*t), args.repeats))
     for case in args.cases:
         target_name, recipe_name = case.split("/")
-        target = get_target(target_name)
-        recipe = load_recipe(target_name, recipe_name, target.load())
+        backend = get_backend(target_name)
+        recipe = backend.load_recipe(recipe_name)
         for batch in args.batches:
             if f"{case}/{batch}" in args.skip:
                 continue
-            dynamic = target.load().DECODER_BATCH > 1  # else a static program of exactly B prompts
-            (job,) = [
-                j
-                for j in program_jobs(
-                    target.load(), model, recipe, max_points=MAX_POINTS, decoder_batch=batch if dynamic else 1
-                )
-                if j.name == "decoder"
-            ]
+            dynamic = backend.decoder_batch > 1  # else a static program of exactly B prompts
+            jobs = backend.program_jobs(
+                model, recipe, max_points=MAX_POINTS, decoder_batch=batch if dynamic else 1
+            )
+            (job,) = [j for j in jobs if j.name == "decoder"]
             if not dynamic:
                 job = static_batch(job, model, batch)
             with tempfile.TemporaryDirectory() as tmp:
-                path = target.load().convert_program(
-                    job, Path(tmp) / f"decoder{target.suffix}", lambda _m: None
+                path = backend.convert_program(
+                    job, Path(tmp) / f"decoder{backend.target.suffix}", lambda _m: None
                 )
                 call = program_call(target_name, path, args.threads)
                 feed = next(decoder_feeds(embeddings, one_point_prompts(batch), MAX_POINTS, batch))

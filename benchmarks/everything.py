@@ -21,8 +21,8 @@ import torch
 from PIL import Image
 
 from tinysam_mobile.assets import bundled_photos
+from tinysam_mobile.automatic_mask_generator import STRATEGIES, AutoMaskGenerator, EverythingResult
 from tinysam_mobile.cli.common import add_checkpoint_args, add_runtime_args, runtime_from_args
-from tinysam_mobile.everything import STRATEGIES, AutoMaskGenerator, EverythingResult
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.testing.oracle import OracleRuntime, synthetic_scene
 

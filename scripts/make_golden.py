@@ -24,14 +24,19 @@ import torch
 from PIL import Image
 
 from tinysam_mobile import contract, mask_ops, transforms
+from tinysam_mobile.automatic_mask_generator import (
+    AutoMaskGenerator,
+    EverythingConfig,
+    low_res_cells,
+    point_grid,
+)
 from tinysam_mobile.bundle.manifest import artifact_entry, build_manifest
 from tinysam_mobile.contract import DECODER_OUTPUTS, ENCODER_OUTPUTS
-from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, low_res_cells, point_grid
-from tinysam_mobile.export import io_contract
 from tinysam_mobile.modeling import TINY, build_untrained
 from tinysam_mobile.prompts import PromptBatch, pack_prompt
 from tinysam_mobile.runtimes.base import Feed, ProgramRuntime, decoder_feeds
 from tinysam_mobile.testing.oracle import OracleRuntime, Scene, synthetic_scene
+from tinysam_mobile.toolchain.export import io_contract
 
 SIZES = [(770, 769), (480, 640), (1024, 1024), (7, 10), (1, 5000), (5000, 1), (333, 2000)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ASSETS
+from tests.conftest import ASSETS
 
 PHOTO = ASSETS / "picture1.jpg"
 TINY = ("--checkpoint", "untrained", "--model-config", "tiny-test")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,24 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_model: Sam) -
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pth"
     save_official_layout(tiny_model, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_factory(tmp_path_factory: pytest.TempPathFactory, tiny_model: Sam) -> Callable[[str], Path]:
+    """``factory(target)``: a real fp32 bundle of the tiny model with 4 slots, no parity, built
+    once per session and target (shared by the tests that only need one to exist)."""
+    from tinysam_mobile.toolchain.build import build_bundle
+
+    built: dict[str, Path] = {}
+
+    def factory(target: str) -> Path:
+        if target not in built:
+            out = tmp_path_factory.mktemp(f"bundle-{target}") / "bundle"
+            build_bundle(tiny_model, target, "fp32", out, max_points=4, parity=False, progress=lambda _: None)
+            built[target] = out
+        return built[target]
+
+    return factory
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinysam_mobile.bundle.destination import check_destination
+from tests.bad_inputs import PHOTO, TINY, assert_refused, read_only, run_cli, snapshot
+from tinysam_mobile.automatic_mask_generator import AutoMaskGenerator, EverythingConfig
 from tinysam_mobile.cli import convert, everything, segment
-from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.prompt_validation import PromptError, PromptWarning
 from tinysam_mobile.runtimes import TorchRuntime
-
-from .bad_inputs import PHOTO, TINY, assert_refused, read_only, run_cli, snapshot
+from tinysam_mobile.toolchain.destination import check_destination
 
 CONVERT = ("--target", "executorch", "--recipe", "fp32", "--no-parity", *TINY)
 

@@ -17,21 +17,20 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.bad_inputs import PHOTO, assert_refused, run_cli, snapshot
+from tests.bad_inputs import TINY as TINY_ARGS
+from tests.test_checkpoints import _Server
 from tinysam_mobile.bundle import open_bundle, read_manifest
 from tinysam_mobile.bundle.manifest import build_manifest, write_manifest
 from tinysam_mobile.bundle.schema import BundleError
 from tinysam_mobile.checkpoints import CheckpointError, cache_dir, load_checkpoint, resolve_path
 from tinysam_mobile.cli import convert, everything, segment
-from tinysam_mobile.export import io_contract
 from tinysam_mobile.images import ImageError, load_image
 from tinysam_mobile.modeling import TINY, TINYSAM
 from tinysam_mobile.predictor import BrokenModelError, Predictor
 from tinysam_mobile.runtimes import TorchRuntime
 from tinysam_mobile.runtimes.base import ProgramRuntime
-
-from .bad_inputs import PHOTO, assert_refused, run_cli, snapshot
-from .bad_inputs import TINY as TINY_ARGS
-from .test_checkpoints import _Server
+from tinysam_mobile.toolchain.export import io_contract
 
 # ---------------------------------------------------------------- images -----------------------
 
@@ -406,15 +405,10 @@ def test_manifest_is_checked_against_the_programs(
 ):
     bundle = _fake_bundle(tmp_path / "b", tiny_model, manifest_points)
 
-    class Target:
-        def open_runtime(self, *args: object) -> ProgramRuntime:
-            return runtime
-
-    monkeypatch.setattr("tinysam_mobile.bundle.open.get_target", lambda name: Target())
+    monkeypatch.setattr("tinysam_mobile.bundle.open.runtime_class", lambda name: lambda *a, **k: runtime)
     with pytest.raises(BundleError) as info:
         open_bundle(bundle)
     assert fragment in str(info.value) and "does not describe its programs" in str(info.value)
-    monkeypatch.setattr("tinysam_mobile.bundle.open.get_target", lambda name: Target())
     if manifest_points == 4 and runtime.iou:
         assert open_bundle(bundle) is runtime
 
@@ -479,13 +473,9 @@ def test_a_cached_download_changed_later_is_refused(tiny_checkpoint, capsys):
 
 
 @pytest.fixture(scope="module")
-def real_bundle(tmp_path_factory, tiny_model) -> Path:
+def real_bundle(tiny_bundle_factory) -> Path:
     """A real LiteRT fp32 bundle of the tiny model with 4 slots (the cheapest target to build)."""
-    from tinysam_mobile.bundle.build import build_bundle
-
-    out = tmp_path_factory.mktemp("real") / "bundle"
-    build_bundle(tiny_model, "tflite", "fp32", out, max_points=4, parity=False, progress=lambda _: None)
-    return out
+    return tiny_bundle_factory("tflite")
 
 
 def test_real_programs_are_checked_against_the_manifest(real_bundle, tmp_path):

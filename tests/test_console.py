@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tinysam_mobile import console
-from tinysam_mobile.bundle.build import BuildResult
 from tinysam_mobile.cli import convert as convert_cli
+from tinysam_mobile.toolchain.build import BuildResult
 
 NOISE = ("Failed to load", "[START]", "it/s]", "Warning")
 

@@ -16,12 +16,12 @@ import torch
 
 from tinysam_mobile.bundle import open_bundle, read_manifest
 from tinysam_mobile.contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
-from tinysam_mobile.converters import coreai, get_target
-from tinysam_mobile.converters.base import ProgramJob
 from tinysam_mobile.modeling.common import LayerNorm2d
 from tinysam_mobile.prompts import PromptBatch
 from tinysam_mobile.runtimes.base import decoder_feeds
 from tinysam_mobile.runtimes.coreai_runtime import CoreAIRuntime
+from tinysam_mobile.toolchain.converters import coreai, get_backend
+from tinysam_mobile.toolchain.converters.base import ProgramJob
 
 
 def _save(module: torch.nn.Module, example: tuple, names: tuple, path: Path, fp16_keep=None) -> Path:
@@ -131,10 +131,10 @@ def test_runtime_load_errors(tmp_path, toy_assets):
 
 
 def test_missing_backend_is_an_install_hint(monkeypatch):
-    monkeypatch.delitem(sys.modules, "tinysam_mobile.converters.coreai")
+    monkeypatch.delitem(sys.modules, "tinysam_mobile.toolchain.converters.coreai")
     monkeypatch.setitem(sys.modules, "coreai_torch", None)  # as if not installed
     with pytest.raises(RuntimeError, match=r"coreai_torch is not installed.*tinysam-mobile\[coreai\]"):
-        get_target("coreai").load()
+        get_backend("coreai")
 
 
 @pytest.fixture(scope="module")

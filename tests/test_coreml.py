@@ -8,10 +8,10 @@ import torch
 
 from tinysam_mobile.bundle.manifest import read_manifest
 from tinysam_mobile.cli.convert import main
-from tinysam_mobile.converters import coreml
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.modeling.common import LayerNorm2d
 from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime, resolve_engine
+from tinysam_mobile.toolchain.converters import coreml
 
 
 def test_fp16_unsafe_ops_are_kept_in_float32(tmp_path):

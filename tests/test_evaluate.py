@@ -7,9 +7,9 @@ import json
 import numpy as np
 
 from tinysam_mobile.cli.evaluate import main
-from tinysam_mobile.evaluation import correction_click, evaluate, load_coco, report, write_coco
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.testing.oracle import synthetic_scene
+from tinysam_mobile.toolchain.evaluation import correction_click, evaluate, load_coco, report, write_coco
 
 
 def _scene_set(tmp_path, count: int = 2):

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import ASSETS
 from tinysam_mobile import mask_ops, rle
+from tinysam_mobile.automatic_mask_generator import AutoMaskGenerator, EverythingConfig, point_grid
 from tinysam_mobile.cli.everything import main
-from tinysam_mobile.everything import AutoMaskGenerator, EverythingConfig, point_grid
 from tinysam_mobile.predictor import Predictor
 from tinysam_mobile.runtimes import TorchRuntime
 from tinysam_mobile.testing.oracle import OracleRuntime, Scene, edge_scene, synthetic_scene
-
-from .conftest import ASSETS
 
 SCENE_SEEDS = range(6)
 FOUND_IOU = 0.9
@@ -229,7 +228,7 @@ def test_cli_unreadable_image(tmp_path):
 def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
     """Everything over a LiteRT fp32 bundle equals everything over the float model it came from."""
     from tinysam_mobile.bundle import open_bundle
-    from tinysam_mobile.bundle.build import build_bundle
+    from tinysam_mobile.toolchain.build import build_bundle
 
     out = tmp_path / "bundle"
     build_bundle(tiny_model, "tflite", "fp32", out, max_points=8, parity=False, progress=lambda _: None)
@@ -249,7 +248,7 @@ def test_same_masks_on_a_converted_bundle(tmp_path, tiny_model, photo):
 def test_mask_stats_equal_the_full_upscale(tiny_model):
     """Windowed upscaling gives exactly the full-frame stability, box and emptiness."""
     from tinysam_mobile import mask_ops, transforms
-    from tinysam_mobile.everything import _ImageRun
+    from tinysam_mobile.automatic_mask_generator import _ImageRun
 
     rng = np.random.default_rng(0)
     for height, width in ((480, 640), (700, 333), (1024, 1024), (37, 900)):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tinysam_mobile.contract import LABEL_UNUSED
-from tinysam_mobile.export import DecoderModule, decoder_example_inputs, io_contract
+from tinysam_mobile.toolchain.export import DecoderModule, decoder_example_inputs, io_contract
 
 
 def _prompts(batch: int, slots: int) -> tuple[torch.Tensor, ...]:

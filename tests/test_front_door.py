@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinysam_mobile
+from tests.conftest import load_photo
 from tinysam_mobile import (
     Predictor,
     SamAutomaticMaskGenerator,
@@ -16,10 +17,8 @@ from tinysam_mobile import (
     build_sam,
     sam_model_registry,
 )
-from tinysam_mobile.bundle.build import as_loaded
 from tinysam_mobile.checkpoints import LoadedCheckpoint
-
-from .conftest import load_photo
+from tinysam_mobile.toolchain.build import as_loaded
 
 
 def test_import_is_light_and_versioned():

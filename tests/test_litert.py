@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tinysam_mobile.cli.convert import main
-from tinysam_mobile.converters import tflite
 from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
+from tinysam_mobile.toolchain.converters import tflite
 
 
 class Doubler(torch.nn.Module):
@@ -72,13 +72,11 @@ def test_convert_command_writes_a_tflite_bundle(tmp_path, capfd):
 def test_a_recipe_file_chooses_the_int8_ops_without_a_code_change(tmp_path, tiny_model):
     """The shipped w8a8 recipe keeps the decoder's attention matmuls float; a copy of the file
     that lists BATCH_MATMUL makes them int8."""
-    from tinysam_mobile.converters import get_target
-    from tinysam_mobile.converters.base import program_jobs
-    from tinysam_mobile.converters.tflite import op_inventory
-    from tinysam_mobile.recipes import load_recipe, recipe_dir
+    from tinysam_mobile.toolchain.converters import get_backend
+    from tinysam_mobile.toolchain.converters.tflite import op_inventory
+    from tinysam_mobile.toolchain.recipes import recipe_dir
 
-    target = get_target("tflite")
-    backend = target.load()
+    backend = get_backend("tflite")
     text = (recipe_dir("tflite") / "w8a8.toml").read_text()
     variant = tmp_path / "w8a8.toml"
     variant.write_text(
@@ -88,8 +86,8 @@ def test_a_recipe_file_chooses_the_int8_ops_without_a_code_change(tmp_path, tiny
     )
     int8_ops = {}
     for name, path in (("shipped", "w8a8"), ("variant", str(variant))):
-        recipe = load_recipe("tflite", path, backend)
-        (job,) = [j for j in program_jobs(backend, tiny_model, recipe, max_points=8) if j.name == "decoder"]
+        recipe = backend.load_recipe(path)
+        (job,) = [j for j in backend.program_jobs(tiny_model, recipe, max_points=8) if j.name == "decoder"]
         out = backend.convert_program(job, tmp_path / f"{name}.tflite", lambda _m: None)
         int8_ops[name] = {op.split(":")[0] for op in op_inventory(out) if op.endswith(":INT8")}
     assert "BATCH_MATMUL" not in int8_ops["shipped"] and "FULLY_CONNECTED" in int8_ops["shipped"]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tinysam_mobile.bundle.manifest import build_manifest, read_manifest, write_manifest
-from tinysam_mobile.export import io_contract
 from tinysam_mobile.fs import staged_dir
+from tinysam_mobile.toolchain.export import io_contract
 
 
 def _bundle(stage, model):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import load_photo
+from tests.official_reference import official_predict
 from tinysam_mobile.predictor import Predictor
-
-from .conftest import load_photo
-from .official_reference import official_predict
 
 # (photo, prompt kwargs in original pixels) covering every prompt kind of the contract
 CASES = {

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tinysam_mobile.parity import CaseResult, ParityReport, Thresholds
-from tinysam_mobile.parity_figure import ordered_cases, parity_figure
+from tinysam_mobile.toolchain.parity import CaseResult, ParityReport
+from tinysam_mobile.toolchain.parity_figure import ordered_cases, parity_figure, write_report
+from tinysam_mobile.toolchain.recipes import Thresholds
 from tinysam_mobile.visualize import LINE_HEIGHT
 
 SIZE = (48, 64)  # photo height, width
@@ -68,5 +69,5 @@ def test_one_panel_per_case_with_the_failure_in_the_first(tmp_path: Path):
     ]
     assert [_has_red(c) for c in cells[:3]] == [True, False, False]  # the failing case first
     assert np.asarray(cells[3]).min() == 255  # and nothing else
-    json_path, png_path = report.write(tmp_path / "parity")
+    json_path, png_path = write_report(report, tmp_path / "parity")
     assert Image.open(png_path).size == parity_figure(report).size and json_path.exists()

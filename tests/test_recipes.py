@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tinysam_mobile.converters import TARGETS
-from tinysam_mobile.parity import Thresholds
-from tinysam_mobile.recipes import RecipeError, list_recipes, load_recipe, parse_recipe
+from tinysam_mobile.targets import TARGETS
+from tinysam_mobile.toolchain.converters import get_backend
+from tinysam_mobile.toolchain.recipes import RecipeError, Thresholds, list_recipes, parse_recipe
 
-EXECUTORCH = TARGETS["executorch"].load()
+EXECUTORCH = get_backend("executorch")
+EXECUTORCH_RULES = (EXECUTORCH.schemes, EXECUTORCH.options_table, EXECUTORCH.check_options)
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -17,7 +18,7 @@ def test_shipped_recipes_validate(target):
     names = list_recipes(target)
     assert TARGETS[target].default_recipe in names
     for name in names:
-        recipe = load_recipe(target, name, TARGETS[target].load())
+        recipe = get_backend(target).load_recipe(name)
         assert recipe.name == name and recipe.description
         assert recipe.parity.judge == ("always" if name == "fp32" else "trained")
 
@@ -35,7 +36,7 @@ def test_shipped_recipes_validate(target):
     ],
 )
 def test_earlier_names_are_aliases(target, alias, name):
-    assert load_recipe(target, alias, TARGETS[target].load()).name == name
+    assert get_backend(target).load_recipe(alias).name == name
 
 
 def _base(**changes):
@@ -77,14 +78,14 @@ W8A8 = {"scheme": "w8a8", "xnnpack": {"float_modules": ["GemmLayerNorm"]}}
 )
 def test_invalid_recipes(changes, message):
     with pytest.raises(RecipeError, match=message):
-        parse_recipe(_base(**changes), "executorch", EXECUTORCH, where="r.toml", stem="r")
+        parse_recipe(_base(**changes), "executorch", EXECUTORCH_RULES, where="r.toml", stem="r")
 
 
 def test_parity_bounds_can_be_disabled_and_default_to_the_fp32_contract():
     recipe = parse_recipe(
         _base(parity={"max_logit_abs": False, "photos": 1}),
         "executorch",
-        EXECUTORCH,
+        EXECUTORCH_RULES,
         where="r.toml",
         stem="r",
     )
@@ -93,12 +94,15 @@ def test_parity_bounds_can_be_disabled_and_default_to_the_fp32_contract():
 
 
 def test_runnable_on_says_where_the_real_runtime_is():
-    recipe = parse_recipe(_base(runnable_on=["darwin"]), "executorch", EXECUTORCH, where="r.toml", stem="r")
+    recipe = parse_recipe(
+        _base(runnable_on=["darwin"]), "executorch", EXECUTORCH_RULES, where="r.toml", stem="r"
+    )
     assert recipe.runnable_here("darwin") and not recipe.runnable_here("linux")
 
 
 def test_coreml_options_are_parsed_by_coremltools():
-    coreml = TARGETS["coreml"].load()
+    backend = get_backend("coreml")
+    coreml = (backend.schemes, backend.options_table, backend.check_options)
     bad = {"scheme": "w8_fp16", "coremltools": {"weights": {"global_config": {"nbits": 4, "mode": "nope"}}}}
     with pytest.raises(RecipeError, match="weights: not a coremltools OptimizationConfig"):
         parse_recipe(_base(target="coreml", encoder=bad), "coreml", coreml, where="r.toml", stem="r")
@@ -106,4 +110,4 @@ def test_coreml_options_are_parsed_by_coremltools():
 
 def test_unknown_recipe_lists_known():
     with pytest.raises(RecipeError, match="known: fp32, w8a8"):
-        load_recipe("executorch", "nope", EXECUTORCH)
+        EXECUTORCH.load_recipe("nope")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import ASSETS
 from tinysam_mobile.cli.segment import main
-
-from .conftest import ASSETS
 
 
 def test_writes_overlay(tmp_path, capsys):
@@ -63,7 +62,7 @@ def test_missing_prompt_and_bad_image(tmp_path):
 @pytest.mark.slow
 def test_segments_with_a_bundle(tmp_path, tiny_model, capsys):
     """--bundle runs a converted bundle instead of the float model."""
-    from tinysam_mobile.bundle.build import build_bundle
+    from tinysam_mobile.toolchain.build import build_bundle
 
     bundle = tmp_path / "bundle"
     build_bundle(tiny_model, "tflite", "fp32", bundle, max_points=8, parity=False, progress=lambda _: None)

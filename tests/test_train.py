@@ -20,25 +20,25 @@ from PIL import Image
 
 from tinysam_mobile import transforms
 from tinysam_mobile.checkpoints import load_checkpoint
-from tinysam_mobile.evaluation import interior_point
+from tinysam_mobile.cli.evaluate import main as evaluate_main
+from tinysam_mobile.cli.train import config_from_args, main
 from tinysam_mobile.modeling import TINY, build_untrained
-from tinysam_mobile.train import config_from_args, main
-from tinysam_mobile.training import loop, losses, pool, scenes
-from tinysam_mobile.training.checkpointing import load_state
-from tinysam_mobile.training.data import BatchRecipe, make_batch, pool_sample, training_sample
-from tinysam_mobile.training.evaluation import EvalResult, evaluate, score
-from tinysam_mobile.training.evaluation import main as evaluation_main
-from tinysam_mobile.training.loop import TrainConfig, Trainer, fresh_model
-from tinysam_mobile.training.models import SharedResolutions, capture_decoder_tokens
-from tinysam_mobile.training.objective import SamObjective
-from tinysam_mobile.training.prompts import (
+from tinysam_mobile.toolchain.evaluation import interior_point
+from tinysam_mobile.toolchain.training import loop, losses, pool, scenes
+from tinysam_mobile.toolchain.training.checkpointing import load_state
+from tinysam_mobile.toolchain.training.data import BatchRecipe, make_batch, pool_sample, training_sample
+from tinysam_mobile.toolchain.training.evaluation import EvalResult, evaluate, score
+from tinysam_mobile.toolchain.training.loop import TrainConfig, Trainer, fresh_model
+from tinysam_mobile.toolchain.training.models import SharedResolutions, capture_decoder_tokens
+from tinysam_mobile.toolchain.training.objective import SamObjective
+from tinysam_mobile.toolchain.training.prompts import (
     WHOLE_PRIOR,
     PromptStructure,
     correction_points,
     mask_boxes,
     sample_prompts,
 )
-from tinysam_mobile.training.schedule import learning_rate, parse_resolutions, plan_phases
+from tinysam_mobile.toolchain.training.schedule import learning_rate, parse_resolutions, plan_phases
 
 RED, GREEN, BLUE, GREY = (
     np.array(c, float) for c in ([220, 20, 20], [20, 200, 20], [20, 20, 220], [128] * 3)
@@ -401,7 +401,7 @@ def test_evaluation_runs_on_held_out_scenes():
 
 def test_evaluation_command(tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]):
     args = [str(tiny_checkpoint), "--config", "tiny-test", "--objects", "1", "--threads", "1"]
-    assert evaluation_main(args) == 0
+    assert evaluate_main(["scenes", *args]) == 0
     out = capsys.readouterr().out
     assert "held-out @1024, 1 objects: point mIoU" in out and "all-foreground" in out
 

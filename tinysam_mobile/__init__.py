@@ -1,5 +1,6 @@
 """tinysam-mobile: TinySAM as ExecuTorch, Core ML, LiteRT (and Core AI) artifacts, proven against
-a float reference. The names below import lazily, so ``import tinysam_mobile`` stays light::
+a float reference. The names below import lazily, so ``import tinysam_mobile`` stays light and
+the inference names never import the toolchain (:mod:`tinysam_mobile.toolchain`)::
 
     from tinysam_mobile import SamPredictor, SamAutomaticMaskGenerator, sam_model_registry
 
@@ -11,28 +12,24 @@ a float reference. The names below import lazily, so ``import tinysam_mobile`` s
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("tinysam-mobile")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+from .version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
     "Predictor": "predictor",
     "SamPredictor": "predictor",
-    "AutoMaskGenerator": "everything",
-    "SamAutomaticMaskGenerator": "everything",
-    "EverythingConfig": "everything",
+    "AutoMaskGenerator": "automatic_mask_generator",
+    "SamAutomaticMaskGenerator": "automatic_mask_generator",
+    "EverythingConfig": "automatic_mask_generator",
     "build_sam": "build_sam",
     "sam_model_registry": "build_sam",
     "load_checkpoint": "checkpoints",
     "Sam": "modeling",
     "build_untrained": "modeling",
     "open_bundle": "bundle",
-    "build_bundle": "bundle",
+    "build_bundle": "toolchain.build",
 }
 __all__ = [
     "AutoMaskGenerator",
@@ -51,12 +48,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .automatic_mask_generator import AutoMaskGenerator, EverythingConfig, SamAutomaticMaskGenerator
     from .build_sam import build_sam, sam_model_registry
-    from .bundle import build_bundle, open_bundle
+    from .bundle import open_bundle
     from .checkpoints import load_checkpoint
-    from .everything import AutoMaskGenerator, EverythingConfig, SamAutomaticMaskGenerator
     from .modeling import Sam, build_untrained
     from .predictor import Predictor, SamPredictor
+    from .toolchain.build import build_bundle
 
 
 def __getattr__(name: str) -> Any:

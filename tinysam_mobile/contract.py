@@ -43,6 +43,8 @@ PROMPT_LABELS = {
 }
 
 DEFAULT_MAX_POINTS = 8
+NUM_MASKS = 3  # mask tokens 1..3
+PROGRAMS = ("encoder", "decoder")  # the two programs of every bundle, in this order
 ENCODER_INPUTS = ("image",)
 ENCODER_OUTPUTS = ("image_embeddings",)
 DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
@@ -56,6 +58,9 @@ class TensorSpec:
     name: str
     shape: tuple[int, ...]
     dtype: str = "float32"
+
+
+PROGRAM_IO = {"encoder": (ENCODER_INPUTS, ENCODER_OUTPUTS), "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,13 @@ class IOContract:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def specs(self, program: str) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+        """``(inputs, outputs)`` of ``"encoder"`` or ``"decoder"``."""
+        return {
+            "encoder": (self.encoder_inputs, self.encoder_outputs),
+            "decoder": (self.decoder_inputs, self.decoder_outputs),
+        }[program]
+
 
 def decoder_specs(
     embed_dim: int, embedding_size: int, max_points: int, batch: int = 1
@@ -86,8 +98,8 @@ def decoder_specs(
     shapes = (embeddings, (batch, max_points, 2), (batch, max_points), mask, (batch,))
     inputs = tuple(TensorSpec(n, s) for n, s in zip(DECODER_INPUTS, shapes, strict=True))
     outputs = (
-        TensorSpec(DECODER_OUTPUTS[0], (batch, 3, LOW_RES_SIZE, LOW_RES_SIZE)),
-        TensorSpec(DECODER_OUTPUTS[1], (batch, 3)),
+        TensorSpec(DECODER_OUTPUTS[0], (batch, NUM_MASKS, LOW_RES_SIZE, LOW_RES_SIZE)),
+        TensorSpec(DECODER_OUTPUTS[1], (batch, NUM_MASKS)),
     )
     return inputs, outputs
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from . import transforms
 from .checkpoints import DEFAULT_CHECKPOINT, load_checkpoint
+from .contract import MASK_THRESHOLD
 from .images import load_image
 from .modeling import Sam
 from .prompt_validation import CheckedPrompt, PromptWarning, check_prompt
@@ -141,7 +142,7 @@ class Predictor:
         )
         masks = logits[0].numpy()
         if not return_logits:
-            masks = masks > Sam.mask_threshold
+            masks = masks > MASK_THRESHOLD
         return masks, iou, low_res
 
     def _prompt_batch(self, prompt: CheckedPrompt) -> PromptBatch:

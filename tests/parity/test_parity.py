@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinysam_mobile.bundle.build import build_bundle
 from tinysam_mobile.bundle.manifest import read_manifest
-from tinysam_mobile.converters import TARGETS
-from tinysam_mobile.recipes import list_recipes, load_recipe
+from tinysam_mobile.targets import TARGETS
+from tinysam_mobile.toolchain.build import build_bundle
+from tinysam_mobile.toolchain.converters import get_backend
+from tinysam_mobile.toolchain.recipes import list_recipes
 
 CASES = [(t, r) for t in sorted(TARGETS) for r in list_recipes(t)]
 EXACT = [(t, r) for t, r in CASES if r == "fp32"]
@@ -100,13 +101,13 @@ def _check_baseline(result, config: str, target: str, recipe: str) -> None:
 
 
 def _recipe(target: str, recipe: str):
-    return load_recipe(target, recipe, TARGETS[target].load())
+    return get_backend(target).load_recipe(recipe)
 
 
 def _check_tflite_programs(result, recipe: str) -> None:
     """Stock LiteRT runs them (no custom / Flex ops) and the recipe's scheme is in the file:
     int8 activations exactly on the recipe's ops, and weights stored in the scheme's dtype."""
-    from tinysam_mobile.converters.tflite import constant_bytes, op_inventory
+    from tinysam_mobile.toolchain.converters.tflite import constant_bytes, op_inventory
 
     for program in ("encoder", "decoder"):
         plan = _recipe("tflite", recipe).program(program)
@@ -126,7 +127,7 @@ def _check_tflite_programs(result, recipe: str) -> None:
 def _check_coreml_packages(result, recipe: str) -> None:
     """iOS 17 ML Programs with float32 I/O as the manifest says, computing in the recipe's dtype,
     with the recipe's compression actually in the program."""
-    from tinysam_mobile.converters.coreml import package_inventory
+    from tinysam_mobile.toolchain.converters.coreml import package_inventory
 
     manifest = result.manifest  # _check verifies the hashes once
     sizes = {}
@@ -157,7 +158,7 @@ def _check_coreai_assets(result, recipe: str) -> None:
     """Core AI assets with one function, float32 I/O as the manifest says, stamped with their
     program and scheme, computing in fp16 unless fp32, with the recipe's weight compression
     actually in the program (int8 data and dequantize ops, 4 / 6-bit palette indices and lookups)."""
-    from tinysam_mobile.converters.coreai import asset_inventory
+    from tinysam_mobile.toolchain.converters.coreai import asset_inventory
 
     manifest = result.manifest  # _check verifies the hashes once
     sizes = {}
@@ -194,11 +195,12 @@ def _check_prompt_batches(result, target: str) -> None:
     """The artifact answers prompts decoded together (up to the target's batch per call) as it
     answers each alone."""
     from tinysam_mobile.bundle import open_bundle
-    from tinysam_mobile.converters import get_target
     from tinysam_mobile.prompts import PromptBatch, pack_prompt
 
     runtime = open_bundle(result.bundle_dir, num_threads=2)
-    assert runtime.decoder_batch == get_target(target).decoder_batch == result.manifest["io"]["decoder_batch"]
+    assert (
+        runtime.decoder_batch == get_backend(target).decoder_batch == result.manifest["io"]["decoder_batch"]
+    )
     rng = np.random.default_rng(3)
     packed = [pack_prompt(rng.uniform(0, 1000, (1, 2)), np.ones(1), None) for _ in range(5)]
     prompts = PromptBatch(np.stack([c for c, _ in packed]), np.stack([lab for _, lab in packed]))
@@ -283,8 +285,9 @@ def test_compression_shrinks_the_tiny_bundles(tmp_path_factory, tiny_model, targ
 def test_parity_detects_a_broken_artifact(tiny_model):
     """The metrics are not blind: a runtime with a perturbed decoder fails the fp32 bounds."""
     from tinysam_mobile.assets import bundled_photos
-    from tinysam_mobile.parity import Thresholds, run_parity
     from tinysam_mobile.runtimes import TorchRuntime
+    from tinysam_mobile.toolchain.parity import run_parity
+    from tinysam_mobile.toolchain.recipes import Thresholds
 
     class Shifted(TorchRuntime):
         name = "shifted"
@@ -324,8 +327,9 @@ def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tin
     with unused slots and fails when its extra slots are -1 tokens (the v1 decoder contract)."""
     from tinysam_mobile.assets import bundled_photos
     from tinysam_mobile.bundle import open_bundle
-    from tinysam_mobile.parity import Thresholds, run_parity
     from tinysam_mobile.runtimes import TorchRuntime
+    from tinysam_mobile.toolchain.parity import run_parity
+    from tinysam_mobile.toolchain.recipes import Thresholds
 
     result = _bundle(tmp_path_factory, tiny_model, "coreml", "fp32")  # built by the fast tier already
     artifact = open_bundle(result.bundle_dir, num_threads=2)
@@ -339,11 +343,10 @@ def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tin
 @pytest.mark.slow
 def test_slot_count_does_not_change_the_answer(tmp_path_factory, tiny_model):
     """A 2-slot and an 8-slot program give the same masks for the same one-point prompt."""
+    from tests.conftest import load_photo
     from tinysam_mobile.bundle import open_bundle
-    from tinysam_mobile.bundle.build import build_bundle
     from tinysam_mobile.predictor import Predictor
-
-    from ..conftest import load_photo
+    from tinysam_mobile.toolchain.build import build_bundle
 
     eight = _bundle(tmp_path_factory, tiny_model, "executorch", "fp32").bundle_dir
     two = build_bundle(

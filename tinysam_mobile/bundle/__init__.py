@@ -1,16 +1,9 @@
-"""Bundles: building one (convert, prove parity, write the manifest), the manifest contract the
-apps read, and opening a bundle as a runtime."""
+"""Bundles as the inference side sees them: the manifest contract the apps read, its schema, and
+opening a bundle as a runtime. Building one is the toolchain's job
+(:mod:`tinysam_mobile.toolchain.build`)."""
 
-from .build import BuildResult, ParityFailure, build_bundle
 from .manifest import MANIFEST, SCHEMA_VERSION, read_manifest
 from .open import open_bundle
+from .schema import BundleError
 
-__all__ = [
-    "MANIFEST",
-    "SCHEMA_VERSION",
-    "BuildResult",
-    "ParityFailure",
-    "build_bundle",
-    "open_bundle",
-    "read_manifest",
-]
+__all__ = ["MANIFEST", "SCHEMA_VERSION", "BundleError", "open_bundle", "read_manifest"]

@@ -16,10 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, contract, transforms
+from .. import contract, transforms
 from ..contract import PROMPT_LABELS, IOContract
 from ..fs import tree_sha256, write_atomic
-from .schema import ROLES, BundleError, check_manifest
+from ..version import __version__
+from .schema import BundleError, check_manifest
 
 # 2: decoder contract v2 (unused slots label -2 masked out of attention; a prompt-batch axis).
 SCHEMA_VERSION = 2
@@ -37,7 +38,7 @@ PRE_POST_CONTRACT: dict[str, Any] = {
     "low_res_size": contract.LOW_RES_SIZE,
     "postprocess": "bilinear (align_corners=False) low_res -> input_size, crop to the resized size, "
     "bilinear to the original size, mask = logits > mask_threshold",
-    "mask_threshold": 0.0,
+    "mask_threshold": contract.MASK_THRESHOLD,
     "outputs": "mask tokens 1..3 and their predicted IoUs",
 }
 
@@ -98,7 +99,7 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     if isinstance(manifest, dict) and version != SCHEMA_VERSION:
         raise ValueError(f"{path}: schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
     check_manifest(manifest, str(path))
-    for role in ROLES:
+    for role in contract.PROGRAMS:
         entry = manifest["artifacts"][role]
         program = Path(bundle_dir) / entry["file"]
         if not program.exists():

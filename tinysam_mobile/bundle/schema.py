@@ -7,22 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..contract import (
-    DECODER_INPUTS,
-    DECODER_OUTPUTS,
-    ENCODER_INPUTS,
-    ENCODER_OUTPUTS,
-    IMG_SIZE,
-    LOW_RES_SIZE,
-)
-from ..converters import TARGETS
+from ..contract import PROGRAM_IO, PROGRAMS, io_contract
+from ..targets import TARGETS
 
-ROLES = ("encoder", "decoder")
 IO_LISTS = {
-    "encoder_inputs": ENCODER_INPUTS,
-    "encoder_outputs": ENCODER_OUTPUTS,
-    "decoder_inputs": DECODER_INPUTS,
-    "decoder_outputs": DECODER_OUTPUTS,
+    f"{program}_{kind}": names
+    for program in PROGRAMS
+    for kind, names in zip(("inputs", "outputs"), PROGRAM_IO[program], strict=True)
 }
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 Shapes = dict[str, tuple[int, ...]]
@@ -54,7 +45,7 @@ def _artifacts(artifacts: Any) -> list[str]:
     if not isinstance(artifacts, dict):
         return ["artifacts is missing or not an object"]
     problems = []
-    for role in ROLES:
+    for role in PROGRAMS:
         entry = artifacts.get(role)
         if not isinstance(entry, dict):
             problems.append(f"artifacts.{role} is missing or not an object")
@@ -103,35 +94,27 @@ def _spec(spec: dict[str, Any]) -> list[str]:
 
 
 def _contract_shapes(io: dict[str, Any]) -> list[str]:
-    """The shapes the contract fixes, given ``max_points`` (N) and ``decoder_batch`` (B)."""
+    """The shapes :func:`~tinysam_mobile.contract.io_contract` fixes, given ``max_points`` (N),
+    ``decoder_batch`` (B) and the embedding shape the encoder declares."""
     n, b = io["max_points"], io["decoder_batch"]
-    shapes = {key: {s["name"]: s["shape"] for s in io[key]} for key in IO_LISTS}
-    embeddings = shapes["encoder_outputs"]["image_embeddings"]
-    expected = {
-        ("encoder_inputs", "image"): [1, 3, IMG_SIZE, IMG_SIZE],
-        ("decoder_inputs", "image_embeddings"): embeddings,
-        ("decoder_inputs", "point_coords"): [b, n, 2],
-        ("decoder_inputs", "point_labels"): [b, n],
-        ("decoder_inputs", "mask_input"): [b, 1, LOW_RES_SIZE, LOW_RES_SIZE],
-        ("decoder_inputs", "has_mask_input"): [b],
-        ("decoder_outputs", "low_res_masks"): [b, 3, LOW_RES_SIZE, LOW_RES_SIZE],
-        ("decoder_outputs", "iou_predictions"): [b, 3],
-    }
-    problems = [
-        f"io.{key} {name} has shape {shapes[key][name]}, expected {want} (max_points {n}, decoder_batch {b})"
-        for (key, name), want in expected.items()
-        if shapes[key][name] != want
+    embeddings = io["encoder_outputs"][0]["shape"]
+    if len(embeddings) != 4 or embeddings[0] != 1 or embeddings[2] != embeddings[3]:
+        return [f"io.encoder_outputs image_embeddings has shape {embeddings}, expected 1 x C x S x S"]
+    expected = io_contract(embeddings[1], embeddings[2], n, b).to_dict()
+    return [
+        f"io.{key} {spec['name']} has shape {spec['shape']}, expected {list(want['shape'])} "
+        f"(max_points {n}, decoder_batch {b})"
+        for key in IO_LISTS
+        for spec, want in zip(io[key], expected[key], strict=True)
+        if spec["shape"] != list(want["shape"])
     ]
-    if len(embeddings) != 4 or embeddings[0] != 1:
-        problems.append(f"io.encoder_outputs image_embeddings has shape {embeddings}, expected 1 x C x H x W")
-    return problems
 
 
 def check_program_io(io: dict[str, Any], programs: dict[str, tuple[Shapes, Shapes]], where: str) -> None:
     """Compare the manifest's ``io`` with the programs' real ``(inputs, outputs)`` shapes (a
     dynamic axis, ``-1``, matches any size)."""
     problems = []
-    for role in ROLES:
+    for role in PROGRAMS:
         inputs, outputs = programs[role]
         for kind, real in (("inputs", inputs), ("outputs", outputs)):
             for spec in io[f"{role}_{kind}"]:

@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 from .. import console
-from ..bundle.build import ParityFailure, build_bundle, resolve_recipe
-from ..bundle.destination import check_destination, conversion_inputs
-from ..calibration import check_photo_dir
 from ..contract import DEFAULT_MAX_POINTS
-from ..converters import TARGETS, get_target
-from ..recipes import Calibration, RecipeError, list_recipes, load_recipe
+from ..targets import TARGETS, default_bundle_dir
+from ..toolchain.build import ParityFailure, build_bundle, resolve_recipe
+from ..toolchain.calibration import check_photo_dir
+from ..toolchain.converters import get_backend
+from ..toolchain.destination import check_destination, conversion_inputs
+from ..toolchain.recipes import Calibration, RecipeError, list_recipes
 from .common import add_checkpoint_args, add_verbose_arg, load_from_args
 
 MAX_POINTS = 64  # decoder slots; each costs decoder time on every call
@@ -62,13 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_recipes(targets: list[str]) -> None:
     for name in targets:
-        target = get_target(name)
-        backend = target.load()
+        backend = get_backend(name)
         print(f"{name}:", file=console.out())
         for recipe_name in list_recipes(name):
-            recipe = load_recipe(name, recipe_name, backend)
+            recipe = backend.load_recipe(recipe_name)
             aliases = f" (also: {', '.join(recipe.aliases)})" if recipe.aliases else ""
-            default = " [default]" if recipe_name == target.default_recipe else ""
+            default = " [default]" if recipe_name == backend.target.default_recipe else ""
             print(f"  {recipe_name:16s} {recipe.description}{aliases}{default}", file=console.out())
 
 
@@ -92,8 +92,6 @@ def _run(args: argparse.Namespace) -> int:
         print_recipes([args.target] if args.target else sorted(TARGETS))
         return 0
     args.target = args.target or "executorch"
-    args.recipe = args.recipe or get_target(args.target).default_recipe
-    args.out = args.out or Path("out") / f"{args.target}-{Path(args.recipe).stem}"
     start = time.perf_counter()
 
     def progress(message: str) -> None:
@@ -101,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
 
     # fail on a bad recipe, output or calibration folder before loading weights
     recipe = resolve_recipe(args.target, args.recipe)
+    args.recipe = args.recipe or recipe.name
+    args.out = args.out or Path(default_bundle_dir(args.target, recipe.name))
     inputs = conversion_inputs(args.checkpoint, args.calibration_dir, args.recipe)
     check_destination(args.out, inputs, overwrite=args.overwrite)
     if args.calibration_dir is not None:

@@ -3,11 +3,15 @@
     python -m tinysam_mobile.evaluate run --annotations ANN.json --images DIR \\
         [--checkpoint synthetic] [--bundle DIR ...] [--clicks K] [--out REPORT] [--threads 2]
     python -m tinysam_mobile.evaluate make-set OUT_DIR [--objects 200]
+    python -m tinysam_mobile.evaluate scenes CHECKPOINT [--objects 100] [--pool K] [--config C]
 
 ``run``: SAM's protocol (see :mod:`tinysam_mobile.evaluation`) on COCO instances data, for the
 float model of ``--checkpoint`` (the reference, first) and every ``--bundle``; writes
 ``REPORT.md`` and ``REPORT.json``. ``make-set``: a held-out generated evaluation set (scenes the
 training never sees) in COCO format, ``OUT_DIR/images/*.png`` + ``OUT_DIR/annotations.json``.
+``scenes``: a training checkpoint's generated-scene mIoU at 1024 (held-out scenes, and with
+``--pool`` its first K training-pool scenes) beside the model-free baselines
+(:mod:`tinysam_mobile.toolchain.training.evaluation`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import torch
 from .. import console
 from ..bundle import open_bundle
 from ..bundle.manifest import read_manifest
-from ..evaluation import RuntimeScores, as_json, evaluate, load_coco, markdown, report, write_coco
+from ..checkpoints import CheckpointError, load_checkpoint
+from ..modeling import CONFIGS, get_config
 from ..predictor import Predictor
 from ..runtimes import TorchRuntime
+from ..toolchain.evaluation import RuntimeScores, as_json, evaluate, load_coco, markdown, report, write_coco
 from .common import ProgressBar, add_checkpoint_args, add_verbose_arg, load_from_args
 
 
@@ -51,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     make = commands.add_parser("make-set", help="write a held-out generated evaluation set (COCO format)")
     make.add_argument("out_dir", type=Path)
     make.add_argument("--objects", type=int, default=200, help="whole objects to include (default 200)")
+    scenes = commands.add_parser("scenes", help="generated-scene mIoU at 1024 of a training checkpoint")
+    scenes.add_argument("checkpoint", help="checkpoint file (last.pt, model.pth) or known name")
+    scenes.add_argument("--objects", type=int, default=100, help="held-out objects (default 100)")
+    scenes.add_argument("--pool", type=int, default=0, help="also score the first K training-pool scenes")
+    scenes.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    scenes.add_argument("--config", default="tinysam", choices=sorted(CONFIGS), help="model configuration")
     return parser
 
 
@@ -92,7 +104,7 @@ def _evaluate(args: argparse.Namespace) -> list[RuntimeScores]:
 
 
 def _make_set(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ..training.evaluation import held_out_objects
+    from ..toolchain.training.evaluation import held_out_objects
 
     if args.objects < 1:
         parser.error("--objects must be at least 1")
@@ -105,10 +117,28 @@ def _make_set(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _scenes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ..toolchain.training.evaluation import evaluate as held_out
+    from ..toolchain.training.evaluation import evaluate_pool
+
+    if args.objects < 1 or args.threads < 1 or args.pool < 0:
+        parser.error("--objects and --threads must be at least 1, --pool at least 0")
+    torch.set_num_threads(args.threads)
+    try:
+        model = load_checkpoint(args.checkpoint, get_config(args.config)).model
+    except CheckpointError as exc:
+        parser.error(str(exc))
+    print(f"held-out @1024, {held_out(model, args.objects).summary()}")
+    if args.pool:
+        print(f"pool of {args.pool} @1024, {evaluate_pool(model, args.pool).summary()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return _run(args, parser) if args.command == "run" else _make_set(args, parser)
+    commands = {"run": _run, "make-set": _make_set, "scenes": _scenes}
+    return commands[args.command](args, parser)
 
 
 if __name__ == "__main__":

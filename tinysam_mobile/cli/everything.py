@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .. import console, rle
-from ..everything import STRATEGIES, AutoMaskGenerator, EverythingConfig
+from ..automatic_mask_generator import STRATEGIES, AutoMaskGenerator, EverythingConfig
 from ..images import load_image
 from ..outputs import check_distinct, check_output_file, image_writer, write_together
 from ..predictor import BrokenModelError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..contract import MASK_THRESHOLD
 from .configs import SamConfig
 from .mask_decoder import MaskDecoder
 from .prompt_encoder import PromptEncoder
@@ -18,7 +19,7 @@ class Sam(nn.Module):
     :mod:`tinysam_mobile.transforms` and prompt handling in :mod:`tinysam_mobile.predictor`.
     """
 
-    mask_threshold = 0.0
+    mask_threshold = MASK_THRESHOLD  # SAM's attribute, for SAM users' code
 
     def __init__(self, cfg: SamConfig) -> None:
         super().__init__()

@@ -8,7 +8,14 @@ from typing import Protocol
 
 import numpy as np
 
-from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, LOW_RES_SIZE
+from ..contract import (
+    DECODER_INPUTS,
+    DECODER_OUTPUTS,
+    ENCODER_INPUTS,
+    ENCODER_OUTPUTS,
+    LOW_RES_SIZE,
+    PROGRAMS,
+)
 from ..prompts import PromptBatch
 
 Feed = dict[str, np.ndarray]
@@ -77,7 +84,7 @@ class ProgramRuntime:
 
     def program_io(self) -> dict[str, tuple[Shapes, Shapes]] | None:
         """:meth:`io_shapes` of both programs, or ``None`` when the runtime cannot tell."""
-        shapes = {program: self.io_shapes(program) for program in ("encoder", "decoder")}
+        shapes = {program: self.io_shapes(program) for program in PROGRAMS}
         return None if None in shapes.values() else shapes  # type: ignore[return-value]
 
     def encode(self, image: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..contract import PROGRAM_IO
 from .base import Feed, ProgramRuntime, Shapes
 
 FUNCTION = "main"
@@ -66,8 +66,8 @@ class CoreAIRuntime(ProgramRuntime):
         self._shapes: dict[str, tuple[Shapes, Shapes]] = {}
         try:
             self._functions = {
-                "encoder": self._load("encoder", Path(encoder), ENCODER_INPUTS, ENCODER_OUTPUTS),
-                "decoder": self._load("decoder", Path(decoder), DECODER_INPUTS, DECODER_OUTPUTS),
+                program: self._load(program, Path(path), *PROGRAM_IO[program])
+                for program, path in (("encoder", encoder), ("decoder", decoder))
             }
         except BaseException:
             self.close()

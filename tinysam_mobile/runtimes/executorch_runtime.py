@@ -6,10 +6,8 @@ from pathlib import Path
 
 import torch
 
-from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..contract import PROGRAM_IO
 from .base import Feed, ProgramRuntime, Shapes
-
-_NAMES = {"encoder": (ENCODER_INPUTS, ENCODER_OUTPUTS), "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
 
 
 def set_xnnpack_threads(num_threads: int) -> None:
@@ -51,7 +49,7 @@ class ExecuTorchRuntime(ProgramRuntime):
 
     def io_shapes(self, program: str) -> tuple[Shapes, Shapes]:
         meta = self._methods[program].metadata
-        inputs, outputs = _NAMES[program]
+        inputs, outputs = PROGRAM_IO[program]
         return (
             {
                 name: tuple(meta.input_tensor_meta(i).sizes())
@@ -64,7 +62,7 @@ class ExecuTorchRuntime(ProgramRuntime):
         )
 
     def run(self, program: str, feed: Feed) -> Feed:
-        inputs, outputs = _NAMES[program]
+        inputs, outputs = PROGRAM_IO[program]
         results = self._methods[program].execute([torch.from_numpy(feed[name]) for name in inputs])
         # copies: the program's planned output buffers are reused by its next call
         return {name: t.numpy().copy() for name, t in zip(outputs, results, strict=True)}

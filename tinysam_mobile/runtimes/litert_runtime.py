@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS
+from ..contract import PROGRAM_IO
 from .base import Feed, ProgramRuntime, Shapes
 
 DEFAULT_THREADS = 2
@@ -32,8 +32,8 @@ class LiteRTRuntime(ProgramRuntime):
         super().__init__(max_points, decoder_batch)
         threads = num_threads or DEFAULT_THREADS
         self._runners = {
-            "encoder": self._load(Path(encoder), threads, ENCODER_INPUTS, ENCODER_OUTPUTS),
-            "decoder": self._load(Path(decoder), threads, DECODER_INPUTS, DECODER_OUTPUTS),
+            program: self._load(Path(path), threads, *PROGRAM_IO[program])
+            for program, path in (("encoder", encoder), ("decoder", decoder))
         }
 
     @staticmethod

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import transforms
+from ... import transforms
 from .pool import pool_view
 from .prompts import Prompts, PromptStructure, sample_prompts
 from .scenes import generate_scene, render

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import contract, transforms
-from .assets import bundled_photos
+from .. import contract, transforms
+from ..assets import bundled_photos
+from ..images import load_image
+from ..modeling import Sam
+from ..prompts import PromptBatch, pack_prompt
 from .export import DecoderModule
-from .images import load_image
-from .modeling import Sam
-from .prompts import PromptBatch, pack_prompt
 from .recipes import Recipe
 
 

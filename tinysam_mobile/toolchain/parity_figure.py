@@ -4,12 +4,12 @@ first, then the lowest mask IoU."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .visualize import (
+from ..visualize import (
     BOX_COLOR,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -18,9 +18,7 @@ from .visualize import (
     outlined_panel,
     panel_sheet,
 )
-
-if TYPE_CHECKING:
-    from .parity import CaseResult, ParityReport
+from .parity import CaseResult, ParityReport
 
 REFERENCE_COLOR: Color = (0, 120, 255)
 CANDIDATE_COLOR: Color = (255, 0, 190)
@@ -83,3 +81,11 @@ def parity_figure(report: ParityReport, panel: int = 256, columns: int = COLUMNS
         ("box", BOX_COLOR),
     ]
     return panel_sheet(panels, columns, _title(report), legend)
+
+
+def write_report(report: ParityReport, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``parity.json`` and ``parity.png`` (:func:`parity_figure`) to ``out_dir``."""
+    json_path = report.write_json(out_dir / "parity.json")
+    png_path = out_dir / "parity.png"
+    parity_figure(report).save(png_path)
+    return json_path, png_path

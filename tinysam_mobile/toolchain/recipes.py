@@ -22,7 +22,7 @@ values are errors that name the file and the key. Schema (version 2)::
     prompts_per_image = 16           # sampled point / box / mask prompts for the decoder
     seed = 0
 
-    [parity]                         # the contract, see tinysam_mobile.parity.Thresholds
+    [parity]                         # the contract, see Thresholds below
     judge = "trained"                # "always" (exactness, any weights) or "trained" (quality)
     photos = 3                       # bundled photos the parity check runs on
     min_mask_iou = 0.8               # ... any Thresholds field; absent ones keep their default,
@@ -39,12 +39,11 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
-
-from .parity import Thresholds
+from typing import Any
 
 SCHEMA = 2
 SCHEMES = frozenset(
@@ -59,13 +58,83 @@ class RecipeError(ValueError):
     """A recipe file is missing or invalid; the message names the file and the key."""
 
 
-class RecipeBackend(Protocol):
-    """What a target module tells the schema: its schemes and how to check its options table."""
+JUDGES = ("always", "trained")
 
-    SCHEMES: frozenset[str]
-    OPTIONS_TABLE: str
+# summary metric -> (threshold field, True when larger is better)
+METRICS = {
+    "max_logit_abs": ("max_logit_abs", False),
+    "min_logit_cosine": ("min_logit_cosine", True),
+    "min_mask_iou": ("min_mask_iou", True),
+    "mean_mask_iou": ("min_mean_mask_iou", True),
+    "max_iou_delta": ("max_iou_delta", False),
+    "mean_best_mask_agreement": ("min_mean_best_mask_agreement", True),
+    "min_embedding_cosine": ("min_embedding_cosine", True),
+}
 
-    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]: ...
+# summary metric -> the per-case metric it bounds (the means and the embedding have none)
+CASE_METRICS = {
+    "max_logit_abs": "logit_max_abs",
+    "min_logit_cosine": "logit_cosine",
+    "min_mask_iou": "mask_iou",
+    "max_iou_delta": "iou_delta",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A recipe's parity contract: bounds on the report's summary (``None``: not checked).
+
+    ``judge``: ``"always"`` for contracts that hold for any weights (fp32 exactness), ``"trained"``
+    for quality contracts, which only a trained checkpoint can be judged by (untrained logits are
+    about ±0.25 and their masks noise: the metrics are reported, not judged). The defaults are the
+    fp32 contract.
+    """
+
+    judge: str = "always"
+    max_logit_abs: float | None = 1e-3
+    min_logit_cosine: float | None = 0.99999
+    min_mask_iou: float | None = 0.999
+    min_mean_mask_iou: float | None = None
+    max_iou_delta: float | None = 1e-3
+    min_mean_best_mask_agreement: float | None = 1.0
+    min_embedding_cosine: float | None = 0.99999
+
+    def __post_init__(self) -> None:
+        if self.judge not in JUDGES:
+            raise ValueError(f"judge must be one of {JUDGES}, got {self.judge!r}")
+
+    def judges(self, untrained: bool) -> bool:
+        """Whether these bounds apply to a checkpoint (``untrained``: seeded random weights)."""
+        return self.judge == "always" or not untrained
+
+    def failures(self, summary: dict[str, float]) -> list[str]:
+        """Human-readable list of the bounds ``summary`` violates (empty when it passes)."""
+        out = []
+        for metric in METRICS:
+            bound = self._violated(metric, summary[metric])
+            if bound is not None:
+                out.append(f"{metric}: measured {summary[metric]:.6g}, bound {bound:.6g}")
+        return out
+
+    def case_failures(self, metrics: dict[str, float]) -> list[str]:
+        """Short list of the bounds one case's ``metrics`` violate (see :data:`CASE_METRICS`)."""
+        out = []
+        for metric, key in CASE_METRICS.items():
+            bound = self._violated(metric, metrics[key])
+            if bound is not None:
+                out.append(f"{key} {metrics[key]:.4g} {'<' if METRICS[metric][1] else '>'} {bound:.6g}")
+        return out
+
+    def _violated(self, metric: str, value: float) -> float | None:
+        """The bound on summary ``metric`` when ``value`` violates it, else ``None``."""
+        field_name, larger_is_better = METRICS[metric]
+        bound = getattr(self, field_name)
+        if bound is None or (value >= bound if larger_is_better else value <= bound):
+            return None
+        return bound
+
+
+OptionsCheck = Callable[[str, str, dict[str, Any]], dict[str, Any]]  # (scheme, program, options)
 
 
 @dataclass(frozen=True)
@@ -154,9 +223,13 @@ def _aliases(target: str) -> dict[str, str]:
     return out
 
 
-def load_recipe(target: str, name: str, backend: RecipeBackend) -> Recipe:
+def load_recipe(
+    target: str, name: str, schemes: frozenset[str], options_table: str, check_options: OptionsCheck
+) -> Recipe:
     """Load and validate ``quant_recipes/<target>/<name>.toml`` (a name, an alias, or a path to
-    a .toml file) against what ``backend`` supports."""
+    a .toml file) against what the target's backend supports (its ``schemes``, its options table
+    and its ``check_options``; :meth:`~tinysam_mobile.toolchain.converters.base.Backend.load_recipe`
+    passes its own)."""
     if name.endswith(".toml"):
         path = Path(name)
     else:
@@ -168,11 +241,20 @@ def load_recipe(target: str, name: str, backend: RecipeBackend) -> Recipe:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML: {exc}") from None
-    return parse_recipe(data, target, backend, where=str(path), stem=path.stem)
+    return parse_recipe(
+        data, target, (schemes, options_table, check_options), where=str(path), stem=path.stem
+    )
 
 
-def parse_recipe(data: dict[str, Any], target: str, backend: RecipeBackend, where: str, stem: str) -> Recipe:
-    """Validate a recipe dict (see the module docstring)."""
+def parse_recipe(
+    data: dict[str, Any],
+    target: str,
+    backend: tuple[frozenset[str], str, OptionsCheck],
+    where: str,
+    stem: str,
+) -> Recipe:
+    """Validate a recipe dict (see the module docstring) against ``backend`` = (schemes, options
+    table name, options check)."""
     _no_unknown(data, _TOP_KEYS, where)
     for key in ("schema", "name", "target", "description", "encoder", "decoder"):
         if key not in data:
@@ -211,17 +293,22 @@ def parse_recipe(data: dict[str, Any], target: str, backend: RecipeBackend, wher
     return recipe
 
 
-def _program(value: Any, name: str, backend: RecipeBackend, where: str) -> ProgramRecipe:
+def _program(
+    value: Any, name: str, backend: tuple[frozenset[str], str, OptionsCheck], where: str
+) -> ProgramRecipe:
+    schemes, table, check_options = backend
     section = _table(value, f"{where} [{name}]")
-    _no_unknown(section, {"scheme", backend.OPTIONS_TABLE}, f"{where} [{name}]")
+    _no_unknown(section, {"scheme", table}, f"{where} [{name}]")
     scheme = section.get("scheme")
-    if scheme not in backend.SCHEMES:
-        raise RecipeError(f"{where} [{name}] scheme {scheme!r}: expected one of {sorted(backend.SCHEMES)}")
-    options = _table(section.get(backend.OPTIONS_TABLE, {}), f"{where} [{name}.{backend.OPTIONS_TABLE}]")
+    if scheme not in SCHEMES:
+        raise RecipeError(f"{where} [{name}] scheme {scheme!r} is not a scheme; known: {sorted(SCHEMES)}")
+    if scheme not in schemes:
+        raise RecipeError(f"{where} [{name}] scheme {scheme!r}: this target implements {sorted(schemes)}")
+    options = _table(section.get(table, {}), f"{where} [{name}.{table}]")
     try:
-        checked = backend.check_options(scheme, name, dict(options))
+        checked = check_options(scheme, name, dict(options))
     except (TypeError, ValueError) as exc:
-        raise RecipeError(f"{where} [{name}.{backend.OPTIONS_TABLE}]: {exc}") from None
+        raise RecipeError(f"{where} [{name}.{table}]: {exc}") from None
     return ProgramRecipe(scheme, checked)
 
 

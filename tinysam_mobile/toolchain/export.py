@@ -13,11 +13,11 @@ import copy
 import torch
 from torch import nn
 
-from . import contract
-from .contract import DEFAULT_MAX_POINTS, IMG_SIZE, LABEL_FOREGROUND, LABEL_UNUSED, IOContract
+from .. import contract
+from ..contract import DEFAULT_MAX_POINTS, IMG_SIZE, LABEL_FOREGROUND, LABEL_UNUSED, IOContract
+from ..modeling import Sam
+from ..modeling.tiny_vit import TinyViTBlock
 from .decoder_program import DecoderModule
-from .modeling import Sam
-from .modeling.tiny_vit import TinyViTBlock
 
 __all__ = [
     "DecoderModule",

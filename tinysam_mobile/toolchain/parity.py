@@ -19,84 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .parity_figure import parity_figure
-from .predictor import Predictor
-from .runtimes.base import Runtime
-
-JUDGES = ("always", "trained")
-
-# summary metric -> (threshold field, True when larger is better)
-METRICS = {
-    "max_logit_abs": ("max_logit_abs", False),
-    "min_logit_cosine": ("min_logit_cosine", True),
-    "min_mask_iou": ("min_mask_iou", True),
-    "mean_mask_iou": ("min_mean_mask_iou", True),
-    "max_iou_delta": ("max_iou_delta", False),
-    "mean_best_mask_agreement": ("min_mean_best_mask_agreement", True),
-    "min_embedding_cosine": ("min_embedding_cosine", True),
-}
-
-# summary metric -> the per-case metric it bounds (the means and the embedding have none)
-CASE_METRICS = {
-    "max_logit_abs": "logit_max_abs",
-    "min_logit_cosine": "logit_cosine",
-    "min_mask_iou": "mask_iou",
-    "max_iou_delta": "iou_delta",
-}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """A recipe's parity contract: bounds on the report's summary (``None``: not checked).
-
-    ``judge``: ``"always"`` for contracts that hold for any weights (fp32 exactness), ``"trained"``
-    for quality contracts, which only a trained checkpoint can be judged by (untrained logits are
-    about ±0.25 and their masks noise: the metrics are reported, not judged). The defaults are the
-    fp32 contract.
-    """
-
-    judge: str = "always"
-    max_logit_abs: float | None = 1e-3
-    min_logit_cosine: float | None = 0.99999
-    min_mask_iou: float | None = 0.999
-    min_mean_mask_iou: float | None = None
-    max_iou_delta: float | None = 1e-3
-    min_mean_best_mask_agreement: float | None = 1.0
-    min_embedding_cosine: float | None = 0.99999
-
-    def __post_init__(self) -> None:
-        if self.judge not in JUDGES:
-            raise ValueError(f"judge must be one of {JUDGES}, got {self.judge!r}")
-
-    def judges(self, untrained: bool) -> bool:
-        """Whether these bounds apply to a checkpoint (``untrained``: seeded random weights)."""
-        return self.judge == "always" or not untrained
-
-    def failures(self, summary: dict[str, float]) -> list[str]:
-        """Human-readable list of the bounds ``summary`` violates (empty when it passes)."""
-        out = []
-        for metric in METRICS:
-            bound = self._violated(metric, summary[metric])
-            if bound is not None:
-                out.append(f"{metric}: measured {summary[metric]:.6g}, bound {bound:.6g}")
-        return out
-
-    def case_failures(self, metrics: dict[str, float]) -> list[str]:
-        """Short list of the bounds one case's ``metrics`` violate (see :data:`CASE_METRICS`)."""
-        out = []
-        for metric, key in CASE_METRICS.items():
-            bound = self._violated(metric, metrics[key])
-            if bound is not None:
-                out.append(f"{key} {metrics[key]:.4g} {'<' if METRICS[metric][1] else '>'} {bound:.6g}")
-        return out
-
-    def _violated(self, metric: str, value: float) -> float | None:
-        """The bound on summary ``metric`` when ``value`` violates it, else ``None``."""
-        field_name, larger_is_better = METRICS[metric]
-        bound = getattr(self, field_name)
-        if bound is None or (value >= bound if larger_is_better else value <= bound):
-            return None
-        return bound
+from ..predictor import Predictor
+from ..runtimes.base import Runtime
+from .recipes import Thresholds
 
 
 @dataclass(frozen=True)
@@ -193,13 +118,11 @@ class ParityReport:
             "cases": [{"photo": c.photo, "case": c.case, **c.metrics} for c in self.cases],
         }
 
-    def write(self, out_dir: Path) -> tuple[Path, Path]:
-        """Write ``parity.json`` and ``parity.png`` (:func:`~.parity_figure.parity_figure`) to ``out_dir``."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        json_path, png_path = out_dir / "parity.json", out_dir / "parity.png"
-        json_path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        parity_figure(self).save(png_path)
-        return json_path, png_path
+    def write_json(self, path: Path) -> Path:
+        """Write ``parity.json`` (:meth:`to_dict`) to ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -31,14 +31,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.runtimes.litert_runtime import LiteRTRuntime
+from tinysam_mobile.toolchain.export import with_shifted_padding
 
-from .base import ProgramJob
+from .base import Backend, ProgramJob
 
-SCHEMES = frozenset({"fp32", "fp16_weights", "w8_dynamic", "w8a8"})
-OPTIONS_TABLE = "ai_edge_quantizer"
 OPTION_KEYS = {
     "fp32": None,
     "fp16_weights": "float16_weight_ops",
@@ -46,8 +43,6 @@ OPTION_KEYS = {
     "w8a8": "static_int8_ops",
 }
 SIGNATURE = "serving_default"
-RUNTIME = LiteRTRuntime
-DECODER_BATCH = 1  # one prompt per decoder call (benchmarks/DECODER_BATCH.md)
 
 
 class NamedIO(nn.Module):
@@ -72,25 +67,6 @@ def export_float(module: NamedIO, example: tuple[torch.Tensor, ...], path: Path)
     with torch.no_grad():
         litert_torch.convert(module.eval(), sample_kwargs=kwargs).export(str(path))
     return path
-
-
-def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's ``ai_edge_quantizer`` options of ``scheme``: the one op list it needs, every
-    name a LiteRT operator ai-edge-quantizer knows."""
-    from ai_edge_quantizer import qtyping
-
-    expected = OPTION_KEYS[scheme]
-    if set(options) != ({expected} if expected else set()):
-        wanted = f"exactly the key {expected!r}" if expected else "no options"
-        raise ValueError(f"scheme {scheme!r} takes {wanted}, got {sorted(options)}")
-    if expected:
-        ops = options[expected]
-        known = qtyping.TFLOperationName.__members__
-        if not isinstance(ops, list) or not ops or not all(isinstance(o, str) and o in known for o in ops):
-            raise ValueError(
-                f"{expected}: expected a list of LiteRT operator names ({', '.join(known)}), got {ops!r}"
-            )
-    return options
 
 
 def _load_config(quantizer, scheme: str, options: dict[str, Any]) -> None:
@@ -180,36 +156,62 @@ def check_builtin_only(path: Path) -> None:
         raise RuntimeError(f"{path.name} needs ops stock LiteRT lacks: {', '.join(custom)}")
 
 
-def prepare(model: Sam) -> Sam:
-    """The converter-friendly copy of ``model`` (window padding by shifting)."""
-    return with_shifted_padding(model)
-
-
 def needs_calibration(scheme: str) -> bool:
     return scheme == "w8a8"
 
 
-def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """litert-torch conversion, ai-edge-quantizer per the scheme, builtin-ops check. Shapes are
-    static (a job's ``max_batch`` must be 1: the program takes ``example``'s prompt count)."""
-    if job.max_batch != 1:
-        raise ValueError(
-            f"LiteRT programs have static shapes; {job.name} asks for 1 to {job.max_batch} prompts"
-        )
-    module = NamedIO(job.module, job.inputs, job.outputs)
-    if job.scheme == "fp32":
-        export_float(module, job.example, path)
-    else:
-        with tempfile.TemporaryDirectory(prefix="tinysam-litert-") as scratch:
-            float_path = export_float(module, job.example, Path(scratch) / f"{job.name}.fp32.tflite")
-            progress(f"{job.name}: quantize ({job.scheme})")
-            quantize(float_path, job.scheme, job.options, job.named_calibration(), path)
-    check_builtin_only(path)
-    return path
+class LiteRTBackend(Backend):
+    """LiteRT programs: litert-torch conversion, ai-edge-quantizer (see the module docstring)."""
+
+    schemes = frozenset({"fp32", "fp16_weights", "w8_dynamic", "w8a8"})
+    options_table = "ai_edge_quantizer"
+    decoder_batch = 1  # one prompt per decoder call (benchmarks/DECODER_BATCH.md)
+
+    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The recipe's ``ai_edge_quantizer`` options of ``scheme``: the one op list it needs, every
+        name a LiteRT operator ai-edge-quantizer knows."""
+        from ai_edge_quantizer import qtyping
+
+        expected = OPTION_KEYS[scheme]
+        if set(options) != ({expected} if expected else set()):
+            wanted = f"exactly the key {expected!r}" if expected else "no options"
+            raise ValueError(f"scheme {scheme!r} takes {wanted}, got {sorted(options)}")
+        if expected:
+            ops = options[expected]
+            known = qtyping.TFLOperationName.__members__
+            if (
+                not isinstance(ops, list)
+                or not ops
+                or not all(isinstance(o, str) and o in known for o in ops)
+            ):
+                raise ValueError(
+                    f"{expected}: expected a list of LiteRT operator names ({', '.join(known)}), got {ops!r}"
+                )
+        return options
+
+    def prepare(self, model: Sam) -> Sam:
+        """The converter-friendly copy of ``model`` (window padding by shifting)."""
+        return with_shifted_padding(model)
+
+    def convert_program(self, job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+        """litert-torch conversion, ai-edge-quantizer per the scheme, builtin-ops check. Shapes are
+        static: the program takes ``example``'s prompt count."""
+        module = NamedIO(job.module, job.inputs, job.outputs)
+        if job.scheme == "fp32":
+            export_float(module, job.example, path)
+        else:
+            with tempfile.TemporaryDirectory(prefix="tinysam-litert-") as scratch:
+                float_path = export_float(module, job.example, Path(scratch) / f"{job.name}.fp32.tflite")
+                progress(f"{job.name}: quantize ({job.scheme})")
+                quantize(float_path, job.scheme, job.options, job.named_calibration(), path)
+        check_builtin_only(path)
+        return path
+
+    def tool_versions(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        packages = ("litert-torch", "ai-edge-quantizer", "ai-edge-litert")
+        return {**{p: version(p) for p in packages}, "torch": torch.__version__}
 
 
-def tool_versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    packages = ("litert-torch", "ai-edge-quantizer", "ai-edge-litert")
-    return {**{p: version(p) for p in packages}, "torch": torch.__version__}
+BACKEND = LiteRTBackend("tflite")

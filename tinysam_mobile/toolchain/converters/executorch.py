@@ -32,15 +32,8 @@ from torch.nn import functional as F
 from tinysam_mobile.modeling import Sam
 from tinysam_mobile.modeling.common import LayerNorm2d
 from tinysam_mobile.modeling.tiny_vit import BiasedAttentionCore
-from tinysam_mobile.runtimes.executorch_runtime import ExecuTorchRuntime
 
-from .base import ProgramJob
-
-SCHEMES = frozenset({"fp32", "w8a8"})
-OPTIONS_TABLE = "xnnpack"
-# The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
-DECODER_BATCH = 64
-RUNTIME = ExecuTorchRuntime
+from .base import Backend, ProgramJob
 
 
 class GemmLayerNorm(nn.Module):
@@ -109,24 +102,6 @@ def export_program(
     ``dynamic_shapes`` says otherwise."""
     with torch.no_grad():
         return torch.export.export(module, example, dynamic_shapes=dynamic_shapes)
-
-
-def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's ``xnnpack`` options: none for ``fp32``; ``float_modules`` (names of
-    :data:`FLOAT_MODULE_TYPES`) and ``per_channel`` (bool, default true) for ``w8a8``."""
-    if scheme == "fp32":
-        if options:
-            raise ValueError(f"scheme 'fp32' takes no options, got {sorted(options)}")
-        return options
-    unknown = sorted(set(options) - {"float_modules", "per_channel"})
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown}; allowed: ['float_modules', 'per_channel']")
-    names = options.get("float_modules", [])
-    if not isinstance(names, list) or not all(n in FLOAT_MODULE_TYPES for n in names):
-        raise ValueError(f"float_modules: expected names among {sorted(FLOAT_MODULE_TYPES)}, got {names!r}")
-    if not isinstance(options.get("per_channel", True), bool):
-        raise ValueError(f"per_channel: expected true or false, got {options['per_channel']!r}")
-    return {"float_modules": names, "per_channel": options.get("per_channel", True)}
 
 
 def quantize(
@@ -236,19 +211,48 @@ def needs_calibration(scheme: str) -> bool:
     return scheme == "w8a8"
 
 
-def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """Export (and for ``int8`` quantize) one program, lower it to XNNPACK, write ``path``."""
-    module, dims = xnnpack_ready(job.module), batch_dims(job)
-    if job.scheme == "w8a8":
-        progress(f"{job.name}: quantize (PT2E W8A8)")
-        program = quantize(module, job.example, job.calibration(), job.options, dims)
-    else:
-        program = export_program(module, job.example, dims)
-    progress(f"{job.name}: lower to XNNPACK")
-    return serialize(lower(program), path)
+class ExecuTorchBackend(Backend):
+    """XNNPACK-delegated ExecuTorch programs (see the module docstring)."""
+
+    schemes = frozenset({"fp32", "w8a8"})
+    options_table = "xnnpack"
+    # The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
+    decoder_batch = 64
+
+    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The recipe's ``xnnpack`` options: none for ``fp32``; ``float_modules`` (names of
+        :data:`FLOAT_MODULE_TYPES`) and ``per_channel`` (bool, default true) for ``w8a8``."""
+        if scheme == "fp32":
+            if options:
+                raise ValueError(f"scheme 'fp32' takes no options, got {sorted(options)}")
+            return options
+        unknown = sorted(set(options) - {"float_modules", "per_channel"})
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown}; allowed: ['float_modules', 'per_channel']")
+        names = options.get("float_modules", [])
+        if not isinstance(names, list) or not all(n in FLOAT_MODULE_TYPES for n in names):
+            raise ValueError(
+                f"float_modules: expected names among {sorted(FLOAT_MODULE_TYPES)}, got {names!r}"
+            )
+        if not isinstance(options.get("per_channel", True), bool):
+            raise ValueError(f"per_channel: expected true or false, got {options['per_channel']!r}")
+        return {"float_modules": names, "per_channel": options.get("per_channel", True)}
+
+    def convert_program(self, job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+        """Export (and for ``int8`` quantize) one program, lower it to XNNPACK, write ``path``."""
+        module, dims = xnnpack_ready(job.module), batch_dims(job)
+        if job.scheme == "w8a8":
+            progress(f"{job.name}: quantize (PT2E W8A8)")
+            program = quantize(module, job.example, job.calibration(), job.options, dims)
+        else:
+            program = export_program(module, job.example, dims)
+        progress(f"{job.name}: lower to XNNPACK")
+        return serialize(lower(program), path)
+
+    def tool_versions(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        return {"executorch": version("executorch"), "torch": torch.__version__}
 
 
-def tool_versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {"executorch": version("executorch"), "torch": torch.__version__}
+BACKEND = ExecuTorchBackend("executorch")

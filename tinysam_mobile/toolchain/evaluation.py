@@ -22,9 +22,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from . import rle
-from .mask_ops import masks_to_boxes
-from .predictor import Predictor
+from .. import rle
+from ..mask_ops import masks_to_boxes
+from ..predictor import Predictor
 
 PROMPT_KINDS = ("point", "box")
 

@@ -38,17 +38,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.mil import MilInterpreter, load_program
 from tinysam_mobile.mil.interpreter import dtype_name
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.runtimes.coreml_runtime import CoreMLRuntime
+from tinysam_mobile.toolchain.export import with_shifted_padding
 
-from .base import ProgramJob
+from .base import Backend, ProgramJob
 from .fp16 import FP16_HEADROOM, RangeRecorder, Ranges, fp16_unsafe
 
-SCHEMES = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16", "w8a8"})
-OPTIONS_TABLE = "coremltools"
 # scheme -> the options it requires (fp16_headroom is allowed for every fp16-computing scheme)
 REQUIRED_OPTIONS = {
     "fp32": (),
@@ -58,8 +55,6 @@ REQUIRED_OPTIONS = {
     "palette6_fp16": ("weights",),
     "w8a8": ("weights", "activations"),
 }
-RUNTIME = CoreMLRuntime
-DECODER_BATCH = 1  # one prompt per decoder call (Core ML flexible shapes: not measured here)
 
 
 def export_program(module: nn.Module, example: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
@@ -152,28 +147,6 @@ def optimization_config(options: dict[str, Any]):
     return cto.coreml.OptimizationConfig.from_dict(copy.deepcopy(options))
 
 
-def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's ``coremltools`` options of ``scheme`` (see the module docstring); the
-    ``OptimizationConfig`` dicts are parsed by coremltools itself."""
-    required = set(REQUIRED_OPTIONS[scheme])
-    allowed = required | ({"fp16_headroom"} if scheme != "fp32" else set())
-    if not required <= set(options) <= allowed:
-        optional = sorted(allowed - required)
-        raise ValueError(
-            f"scheme {scheme!r} takes {sorted(required)} (optional: {optional}), got {sorted(options)}"
-        )
-    headroom = options.get("fp16_headroom", FP16_HEADROOM)
-    if not isinstance(headroom, int | float) or isinstance(headroom, bool) or headroom < 1:
-        raise ValueError(f"fp16_headroom: expected a number >= 1, got {headroom!r}")
-    for key in ("weights", "activations"):
-        if key in options:
-            try:
-                optimization_config(options[key])
-            except Exception as exc:  # coremltools raises cattrs / type errors of several kinds
-                raise ValueError(f"{key}: not a coremltools OptimizationConfig dict: {exc}") from None
-    return options
-
-
 def quantize_activations(mlmodel, ranges: Ranges, options: dict[str, Any]):
     """Insert int8 quantize / dequantize pairs with the calibrated ``ranges`` (coremltools' passes)."""
     import coremltools as ct
@@ -206,46 +179,6 @@ def compress_weights(mlmodel, options: dict[str, Any]):
 def save(mlmodel, path: Path) -> Path:
     mlmodel.save(str(path))
     return path
-
-
-def prepare(model: Sam) -> Sam:
-    """The converter-friendly copy of ``model`` (window padding by shifting)."""
-    return with_shifted_padding(model)
-
-
-def needs_calibration(scheme: str) -> bool:
-    """Every scheme but fp32 computes in fp16, whose safety check runs on calibration data."""
-    return scheme != "fp32"
-
-
-def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """One program (encoder or decoder) to the ``.mlpackage`` at ``path`` per its scheme (static
-    shapes: a job's ``max_batch`` must be 1)."""
-    if job.max_batch != 1:
-        raise ValueError(
-            f"Core ML programs have static shapes here; {job.name} asks for 1 to {job.max_batch} prompts"
-        )
-    program = export_program(job.module, job.example)
-    float32 = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=False)
-    if job.scheme == "fp32":
-        return save(float32, path)
-    with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as tmp:
-        scratch = Path(tmp)
-        progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
-        float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
-        ranges = activation_ranges(float32_program, job.named_calibration())
-        unsafe = fp16_unsafe_ops(float32_program, ranges, job.options.get("fp16_headroom", FP16_HEADROOM))
-        progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
-        model = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=True, keep_fp32=unsafe)
-        if "activations" in job.options:
-            progress(f"{job.name}: calibrate int8 activations (fp16 program in the MIL interpreter)")
-            fp16_program = load_program(save(model, scratch / "fp16.mlpackage"))
-            ranges = activation_ranges(fp16_program, job.named_calibration())
-            model = quantize_activations(model, ranges, job.options["activations"])
-        if "weights" in job.options:
-            progress(f"{job.name}: compress weights ({job.scheme})")
-            model = compress_weights(model, job.options["weights"])
-        return save(model, path)
 
 
 def package_inventory(package: Path) -> dict[str, Any]:
@@ -287,7 +220,70 @@ def package_inventory(package: Path) -> dict[str, Any]:
     }
 
 
-def tool_versions() -> dict[str, str]:
-    from importlib.metadata import version
+class CoreMLBackend(Backend):
+    """Core ML ML Programs by coremltools (see the module docstring)."""
 
-    return {"coremltools": version("coremltools"), "torch": torch.__version__}
+    schemes = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16", "w8a8"})
+    options_table = "coremltools"
+    decoder_batch = 1  # one prompt per decoder call (Core ML flexible shapes: not measured here)
+
+    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The recipe's ``coremltools`` options of ``scheme`` (see the module docstring); the
+        ``OptimizationConfig`` dicts are parsed by coremltools itself."""
+        required = set(REQUIRED_OPTIONS[scheme])
+        allowed = required | ({"fp16_headroom"} if scheme != "fp32" else set())
+        if not required <= set(options) <= allowed:
+            optional = sorted(allowed - required)
+            raise ValueError(
+                f"scheme {scheme!r} takes {sorted(required)} (optional: {optional}), got {sorted(options)}"
+            )
+        headroom = options.get("fp16_headroom", FP16_HEADROOM)
+        if not isinstance(headroom, int | float) or isinstance(headroom, bool) or headroom < 1:
+            raise ValueError(f"fp16_headroom: expected a number >= 1, got {headroom!r}")
+        for key in ("weights", "activations"):
+            if key in options:
+                try:
+                    optimization_config(options[key])
+                except Exception as exc:  # coremltools raises cattrs / type errors of several kinds
+                    raise ValueError(f"{key}: not a coremltools OptimizationConfig dict: {exc}") from None
+        return options
+
+    def prepare(self, model: Sam) -> Sam:
+        """The converter-friendly copy of ``model`` (window padding by shifting)."""
+        return with_shifted_padding(model)
+
+    def needs_calibration(self, scheme: str) -> bool:
+        """Every scheme but fp32 computes in fp16, whose safety check runs on calibration data."""
+        return scheme != "fp32"
+
+    def convert_program(self, job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+        """One program (encoder or decoder) to the ``.mlpackage`` at ``path`` per its scheme."""
+        program = export_program(job.module, job.example)
+        float32 = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=False)
+        if job.scheme == "fp32":
+            return save(float32, path)
+        with tempfile.TemporaryDirectory(prefix="tinysam-coreml-") as tmp:
+            scratch = Path(tmp)
+            progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
+            float32_program = load_program(save(float32, scratch / "fp32.mlpackage"))
+            ranges = activation_ranges(float32_program, job.named_calibration())
+            unsafe = fp16_unsafe_ops(float32_program, ranges, job.options.get("fp16_headroom", FP16_HEADROOM))
+            progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
+            model = to_mlmodel(program, job.inputs, job.outputs, job.example, fp16=True, keep_fp32=unsafe)
+            if "activations" in job.options:
+                progress(f"{job.name}: calibrate int8 activations (fp16 program in the MIL interpreter)")
+                fp16_program = load_program(save(model, scratch / "fp16.mlpackage"))
+                ranges = activation_ranges(fp16_program, job.named_calibration())
+                model = quantize_activations(model, ranges, job.options["activations"])
+            if "weights" in job.options:
+                progress(f"{job.name}: compress weights ({job.scheme})")
+                model = compress_weights(model, job.options["weights"])
+            return save(model, path)
+
+    def tool_versions(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        return {"coremltools": version("coremltools"), "torch": torch.__version__}
+
+
+BACKEND = CoreMLBackend("coreml")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .. import transforms
+from ... import transforms
 from .scenes import generate_scene, render
 
 POOL_SEED = 20261202

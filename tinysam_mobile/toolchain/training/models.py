@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import nn
 
-from ..modeling import Sam
+from ...modeling import Sam
 
 FROZEN_PREFIXES = ("image_encoder.head.", "image_encoder.norm_head.")  # never called by TinySAM
 

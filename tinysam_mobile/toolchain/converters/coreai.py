@@ -37,11 +37,11 @@ import torch
 from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind
 
-from tinysam_mobile.export import with_shifted_padding
 from tinysam_mobile.modeling import Sam
-from tinysam_mobile.runtimes.coreai_runtime import CoreAIRuntime, tensor_type
+from tinysam_mobile.runtimes.coreai_runtime import tensor_type
+from tinysam_mobile.toolchain.export import with_shifted_padding
 
-from .base import ProgramJob
+from .base import Backend, ProgramJob
 from .fp16 import FP16_HEADROOM, RangeRecorder, Ranges, fp16_unsafe
 
 with warnings.catch_warnings():
@@ -49,8 +49,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="coreai-torch has only been validated")
     import coreai_torch
 
-SCHEMES = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16"})
-OPTIONS_TABLE = "coreai_opt"
 # scheme -> the keys its `weights` option takes (None: no `weights` option)
 WEIGHT_OPTIONS = {
     "fp32": None,
@@ -59,8 +57,6 @@ WEIGHT_OPTIONS = {
     "palette4_fp16": {"n_bits", "group_size", "weight_threshold"},
     "palette6_fp16": {"n_bits", "group_size", "weight_threshold"},
 }
-RUNTIME = CoreAIRuntime
-DECODER_BATCH = 1  # one prompt per decoder call (static shapes)
 FUNCTION = "main"
 
 
@@ -173,23 +169,6 @@ def to_aiprogram(program: ExportedProgram, inputs: tuple[str, ...], outputs: tup
     return converter.to_coreai()
 
 
-def check_options(scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's ``coreai_opt`` options of ``scheme`` (see the module docstring)."""
-    keys = WEIGHT_OPTIONS[scheme]
-    allowed = ({"weights"} if keys else set()) | ({"fp16_headroom"} if scheme != "fp32" else set())
-    if not set(options) <= allowed or (keys and "weights" not in options):
-        required = "weights required" if keys else "no weights"
-        raise ValueError(f"scheme {scheme!r} takes {sorted(allowed)} ({required}), got {sorted(options)}")
-    weights = options.get("weights", {})
-    if keys and (not isinstance(weights, dict) or set(weights) != keys):
-        raise ValueError(f"weights: expected exactly the keys {sorted(keys)}, got {weights!r}")
-    if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in weights.values()):
-        raise ValueError(f"weights: expected positive integers, got {weights!r}")
-    if scheme.startswith("palette") and weights["n_bits"] != int(scheme[7]):
-        raise ValueError(f"weights: n_bits {weights['n_bits']} does not match the scheme {scheme!r}")
-    return options
-
-
 def compress_weights(aiprogram, scheme: str, weights: dict[str, int]):
     """int8 per-channel weights (``w8_fp16``) or grouped k-means palettes (``palette*_fp16``)."""
     from coreai_opt.coreai_utils import CompressionGranularity, DType, palettize_weights, quantize_weights
@@ -226,36 +205,6 @@ def save(aiprogram, path: Path, job: ProgramJob) -> Path:
     return path
 
 
-def prepare(model: Sam) -> Sam:
-    """The converter-friendly copy of ``model`` (window padding by shifting)."""
-    return with_shifted_padding(model)
-
-
-def needs_calibration(scheme: str) -> bool:
-    """Every scheme but fp32 computes in fp16, whose safety check runs on calibration data."""
-    return scheme != "fp32"
-
-
-def convert_program(job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
-    """One program (encoder or decoder) to ``path`` per its scheme; its samples calibrate."""
-    if job.max_batch != 1:
-        raise ValueError(
-            f"Core AI programs have static shapes here; {job.name} asks for 1 to {job.max_batch}"
-        )
-    program = export_program(job.module, job.example)
-    if job.scheme != "fp32":
-        progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
-        ranges = activation_ranges(program, job.inputs, job.named_calibration())
-        unsafe = fp16_unsafe_nodes(program, ranges, job.options.get("fp16_headroom", FP16_HEADROOM))
-        progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
-        program = to_fp16(program, unsafe)
-    aiprogram = to_aiprogram(program, job.inputs, job.outputs)
-    if "weights" in job.options:
-        progress(f"{job.name}: compress weights ({job.scheme})")
-        aiprogram = compress_weights(aiprogram, job.scheme, job.options["weights"])
-    return save(aiprogram, path, job)
-
-
 def asset_inventory(asset: Path) -> dict[str, Any]:
     """What a saved asset holds: its function, float32 I/O, scalar storage types (element
     counts), compute types, op counts, its metadata stamps and its size in bytes."""
@@ -277,9 +226,58 @@ def asset_inventory(asset: Path) -> dict[str, Any]:
     }
 
 
-def tool_versions() -> dict[str, str]:
-    from importlib.metadata import version
+class CoreAIBackend(Backend):
+    """Core AI assets by coreai-torch, compressed by coreai-opt (see the module docstring)."""
 
-    return {name: version(name) for name in ("coreai-torch", "coreai-core", "coreai-opt")} | {
-        "torch": torch.__version__
-    }
+    schemes = frozenset({"fp32", "fp16", "w8_fp16", "palette4_fp16", "palette6_fp16"})
+    options_table = "coreai_opt"
+    decoder_batch = 1  # one prompt per decoder call (static shapes)
+
+    def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The recipe's ``coreai_opt`` options of ``scheme`` (see the module docstring)."""
+        keys = WEIGHT_OPTIONS[scheme]
+        allowed = ({"weights"} if keys else set()) | ({"fp16_headroom"} if scheme != "fp32" else set())
+        if not set(options) <= allowed or (keys and "weights" not in options):
+            required = "weights required" if keys else "no weights"
+            raise ValueError(f"scheme {scheme!r} takes {sorted(allowed)} ({required}), got {sorted(options)}")
+        weights = options.get("weights", {})
+        if keys and (not isinstance(weights, dict) or set(weights) != keys):
+            raise ValueError(f"weights: expected exactly the keys {sorted(keys)}, got {weights!r}")
+        if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in weights.values()):
+            raise ValueError(f"weights: expected positive integers, got {weights!r}")
+        if scheme.startswith("palette") and weights["n_bits"] != int(scheme[7]):
+            raise ValueError(f"weights: n_bits {weights['n_bits']} does not match the scheme {scheme!r}")
+        return options
+
+    def prepare(self, model: Sam) -> Sam:
+        """The converter-friendly copy of ``model`` (window padding by shifting)."""
+        return with_shifted_padding(model)
+
+    def needs_calibration(self, scheme: str) -> bool:
+        """Every scheme but fp32 computes in fp16, whose safety check runs on calibration data."""
+        return scheme != "fp32"
+
+    def convert_program(self, job: ProgramJob, path: Path, progress: Callable[[str], None] = print) -> Path:
+        """One program (encoder or decoder) to ``path`` per its scheme; its samples calibrate."""
+        program = export_program(job.module, job.example)
+        if job.scheme != "fp32":
+            progress(f"{job.name}: find fp16-unsafe ops (float32 program on calibration data)")
+            ranges = activation_ranges(program, job.inputs, job.named_calibration())
+            unsafe = fp16_unsafe_nodes(program, ranges, job.options.get("fp16_headroom", FP16_HEADROOM))
+            progress(f"{job.name}: fp16 compute; kept in float32: {sorted(unsafe) or 'none'}")
+            program = to_fp16(program, unsafe)
+        aiprogram = to_aiprogram(program, job.inputs, job.outputs)
+        if "weights" in job.options:
+            progress(f"{job.name}: compress weights ({job.scheme})")
+            aiprogram = compress_weights(aiprogram, job.scheme, job.options["weights"])
+        return save(aiprogram, path, job)
+
+    def tool_versions(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        return {name: version(name) for name in ("coreai-torch", "coreai-core", "coreai-opt")} | {
+            "torch": torch.__version__
+        }
+
+
+BACKEND = CoreAIBackend("coreai")

@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..bundle.manifest import MANIFEST
 from ..outputs import OutputError, check_location
-from .manifest import MANIFEST
 
 PARITY_DIR = "parity"
 PARITY_FILES = frozenset({"parity.json", "parity.png"})

@@ -25,10 +25,10 @@ import math
 import torch
 from torch import nn
 
-from .contract import LOW_RES_SIZE
-from .modeling import Sam
-from .modeling.common import head_matmul
-from .modeling.transformer import SLOT_SCORE_CAP, Attention, TwoWayAttentionBlock
+from ..contract import LOW_RES_SIZE
+from ..modeling import Sam
+from ..modeling.common import head_matmul
+from ..modeling.transformer import SLOT_SCORE_CAP, Attention, TwoWayAttentionBlock
 
 
 def _layer_norm_last(norm: nn.Module) -> nn.LayerNorm:

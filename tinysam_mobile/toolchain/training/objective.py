@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..modeling import Sam
+from ...modeling import Sam
 from .data import Batch
 from .losses import downsample_targets, hard_mask_weights, mask_iou, sam_losses, weighted_output_l1
 from .models import SharedResolutions, capture_decoder_tokens, freeze_unused, set_training_mode

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoints import CheckpointError, load_checkpoint, save_official_layout
-from ..modeling import Sam, get_config
+from ...checkpoints import CheckpointError, load_checkpoint, save_official_layout
+from ...modeling import Sam, get_config
 from . import distributed
 from .checkpointing import TrainState, load_state, save_state
 from .data import CALIBRATION_STREAM, BatchRecipe, make_batch, training_sample

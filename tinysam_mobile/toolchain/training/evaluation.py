@@ -18,7 +18,6 @@ side).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -26,12 +25,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .. import transforms
-from ..checkpoints import CheckpointError, load_checkpoint
-from ..contract import LABEL_BOX_BOTTOM_RIGHT, LABEL_BOX_TOP_LEFT, LABEL_FOREGROUND, LABEL_NOT_A_POINT
+from ... import transforms
+from ...contract import LABEL_BOX_BOTTOM_RIGHT, LABEL_BOX_TOP_LEFT, LABEL_FOREGROUND, LABEL_NOT_A_POINT
+from ...mask_ops import masks_to_boxes
+from ...modeling import Sam
 from ..evaluation import interior_point
-from ..mask_ops import masks_to_boxes
-from ..modeling import CONFIGS, Sam, get_config
 from .data import EVAL_STREAM, MIN_SCENE_AREA
 from .models import SharedResolutions
 from .pool import pool_scene, whole_scene
@@ -156,29 +154,3 @@ def evaluate_pool(model: Sam, scenes: int, size: int | None = None) -> EvalResul
     model's own; another size runs a view sharing its weights)."""
     view = model if size in (None, model.img_size) else SharedResolutions(model).at(size)
     return score(view, pool_objects(scenes, view.img_size))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m tinysam_mobile.training.evaluation CHECKPOINT [--objects N] [--pool K]``."""
-    parser = argparse.ArgumentParser(description="generated-scene mIoU at 1024 of a checkpoint")
-    parser.add_argument("checkpoint", help="checkpoint file (last.pt, model.pth) or known name")
-    parser.add_argument("--objects", type=int, default=100, help="held-out objects (default 100)")
-    parser.add_argument("--pool", type=int, default=0, help="also score the first K pool scenes")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--config", default="tinysam", choices=sorted(CONFIGS), help="model configuration")
-    args = parser.parse_args(argv)
-    if args.objects < 1 or args.threads < 1 or args.pool < 0:
-        parser.error("--objects and --threads must be at least 1, --pool at least 0")
-    torch.set_num_threads(args.threads)
-    try:
-        model = load_checkpoint(args.checkpoint, get_config(args.config)).model
-    except CheckpointError as exc:
-        parser.error(str(exc))
-    print(f"held-out @1024, {evaluate(model, args.objects).summary()}")
-    if args.pool:
-        print(f"pool of {args.pool} @1024, {evaluate_pool(model, args.pool).summary()}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from ..assets import bundled_photos
+from ..bundle.manifest import build_manifest, write_manifest
 from ..checkpoints import LoadedCheckpoint, load_checkpoint
 from ..contract import DEFAULT_MAX_POINTS
-from ..converters import get_target
-from ..export import io_contract
 from ..fs import staged_dir
 from ..modeling import Sam
-from ..parity import ParityReport, run_parity
-from ..recipes import Recipe, load_recipe
 from ..runtimes import TorchRuntime
+from ..targets import default_bundle_dir
+from .converters import get_backend
 from .destination import check_destination, conversion_inputs
-from .manifest import build_manifest, write_manifest
+from .export import io_contract
+from .parity import ParityReport, run_parity
+from .parity_figure import write_report
+from .recipes import Recipe
 
 
 class ParityFailure(Exception):
@@ -51,10 +53,11 @@ def parity_entry(report: ParityReport, recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def resolve_recipe(target_name: str, recipe_name: str) -> Recipe:
-    """Load a recipe of a registered target, validated against what the target supports."""
-    target = get_target(target_name)
-    return load_recipe(target.name, recipe_name, target.load())
+def resolve_recipe(target_name: str, recipe_name: str | None = None) -> Recipe:
+    """A recipe of a registered target (its default without ``recipe_name``), validated against
+    what the target's backend supports."""
+    backend = get_backend(target_name)
+    return backend.load_recipe(recipe_name or backend.target.default_recipe)
 
 
 def as_loaded(checkpoint: str | os.PathLike[str] | Sam | LoadedCheckpoint) -> LoadedCheckpoint:
@@ -88,17 +91,17 @@ def build_bundle(
     first (:func:`~tinysam_mobile.bundle.destination.check_destination`): a previous bundle is
     replaced only with ``overwrite``, anything else that exists there is never touched.
     """
-    target = get_target(target_name)
-    recipe = resolve_recipe(target_name, recipe_name or target.default_recipe)
-    out_dir = Path(out_dir) if out_dir is not None else Path("out") / f"{target.name}-{recipe.name}"
+    backend = get_backend(target_name)
+    recipe = resolve_recipe(target_name, recipe_name)
+    out_dir = Path(out_dir if out_dir is not None else default_bundle_dir(backend.name, recipe.name))
     inputs = conversion_inputs(checkpoint, calibration_dir, recipe_name)
     check_destination(out_dir, inputs, overwrite=overwrite)
     loaded = as_loaded(checkpoint)
-    decoder_batch = target.decoder_batch
+    decoder_batch = backend.decoder_batch
     model = loaded.model
     report = None
     with staged_dir(out_dir) as stage:
-        programs = target.convert(
+        programs = backend.convert(
             model,
             recipe,
             stage,
@@ -109,7 +112,7 @@ def build_bundle(
         if parity:
             photos = bundled_photos()[: recipe.parity_photos]
             progress(f"parity: float reference vs artifact on {len(photos)} bundled photo(s)")
-            runtime = target.open_runtime(programs, max_points, num_threads, decoder_batch)
+            runtime = backend.open_runtime(programs, max_points, num_threads)
             report = run_parity(
                 TorchRuntime(model),  # the official, unpadded semantics
                 runtime,
@@ -118,17 +121,17 @@ def build_bundle(
                 progress=progress,
                 untrained=loaded.untrained,
             )
-            report.write(stage / "parity")
+            write_report(report, stage / "parity")
             if report.failures:
                 failed = out_dir.with_name(out_dir.name + ".parity-failed")
                 shutil.rmtree(failed, ignore_errors=True)
                 shutil.copytree(stage / "parity", failed)
                 raise ParityFailure(
-                    f"{target.name}/{recipe.name} fails parity ({'; '.join(report.failures)}); "
+                    f"{backend.name}/{recipe.name} fails parity ({'; '.join(report.failures)}); "
                     f"report in {failed}"
                 )
         manifest = build_manifest(
-            target=target.name,
+            target=backend.name,
             recipe=recipe.source,
             contract=io_contract(model, max_points, decoder_batch),
             encoder=programs.encoder,
@@ -140,7 +143,7 @@ def build_bundle(
                 "untrained": loaded.untrained,
             },
             parity=None if report is None else parity_entry(report, recipe),
-            tools=target.tool_versions(),
+            tools=backend.tool_versions(),
         )
         write_manifest(stage, manifest)
     return BuildResult(out_dir, manifest, report)

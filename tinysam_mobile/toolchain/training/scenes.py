@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from ..assets import bundled_photos
+from ...assets import bundled_photos
 
 NOMINAL = 1024
 SUPERSAMPLE = 2

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..contract import LABEL_BOX_BOTTOM_RIGHT, LABEL_BOX_TOP_LEFT, LABEL_NOT_A_POINT
+from ...contract import LABEL_BOX_BOTTOM_RIGHT, LABEL_BOX_TOP_LEFT, LABEL_NOT_A_POINT
 
 WHOLE_PRIOR = 0.6
 BOX_NOISE = 0.1
