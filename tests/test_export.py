@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tinysam_mobile.contract import LABEL_UNUSED
@@ -21,8 +22,9 @@ def _prompts(batch: int, slots: int) -> tuple[torch.Tensor, ...]:
     return coords, labels, mask, has_mask
 
 
-def test_a_batch_answers_each_prompt_as_alone(tiny_model):
-    decoder = DecoderModule(tiny_model).eval()
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-first-block", "folded-first-block"])
+def test_a_batch_answers_each_prompt_as_alone(tiny_model, shared):
+    decoder = DecoderModule(tiny_model, shared_first_block=shared).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(1))
     coords, labels, mask, has_mask = _prompts(4, 6)
     with torch.no_grad():
@@ -34,10 +36,11 @@ def test_a_batch_answers_each_prompt_as_alone(tiny_model):
     assert low.shape == (4, 3, 256, 256) and iou.shape == (4, 3)
 
 
-def test_decoder_equals_the_reference_model_on_unpadded_prompts(tiny_model):
-    """The wrapper (precomputed PE, mask blend, unused slots) equals ``Sam.decode`` on the
-    official prompt without unused slots."""
-    decoder = DecoderModule(tiny_model).eval()
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-first-block", "folded-first-block"])
+def test_decoder_equals_the_reference_model_on_unpadded_prompts(tiny_model, shared):
+    """The program (folded projections, precomputed PE, mask blend, unused slots) equals
+    ``Sam.decode`` on the official prompt without unused slots."""
+    decoder = DecoderModule(tiny_model, shared_first_block=shared).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(2))
     coords, labels, mask, has_mask = _prompts(2, 6)
     with torch.no_grad():

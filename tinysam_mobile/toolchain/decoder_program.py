@@ -9,12 +9,20 @@ compute (same weights, same values up to float rounding) for ``B`` prompts again
   overlap), with SAM's channel LayerNorm over the last axis; the masks are computed in that
   blocked pixel order and reordered once (three channels, not 32). The mask prompt's 2x2 / stride-2
   convolutions are likewise space-to-depth + linear. No NCHW <-> NHWC copies, no deconvolutions.
-* Prompt-independent work is done once per call: the first two-way block's image-side projections
-  (token-to-image keys and values, image-to-token queries) of ``embedding + no_mask_embed``. A
-  prompt with a mask input adds its own part through the mask embedding's last 1x1 convolution
-  folded into each projection (16 input channels instead of 256).
+* Image-side projections are folded onto the token side (:class:`_TokenToImage`,
+  :class:`_ImageToToken`): with ``T`` prompt tokens against ``HW`` image tokens, the token-to-image
+  attention's key and value projections (``2 HW C C/2`` MACs) become ``W_k`` applied to the
+  queries and ``W_v`` to the attention output per head (``2 T heads HW C``), and the
+  image-to-token attention's query and output projections likewise move to the keys and values.
+  Exact in real arithmetic; cheaper whenever ``T * heads < C / 2 + HW C / (2 HW)``, i.e. for every
+  token count the contract allows, and it removes the per-head transposes of image-sized tensors.
+* Prompt-independent work is done once per call when a program takes several prompts per call
+  (``shared_first_block``): the first two-way block's image-side projections of ``embedding +
+  no_mask_embed``, unfolded; a prompt with a mask input adds its own part through the mask
+  embedding's last 1x1 convolution folded into each projection (16 input channels instead of 256).
+  With one prompt per call the first block is folded like the others.
 * Only what TinySAM returns is computed at the end: hypernetworks of mask tokens 1..3, and the
-  final token-to-image attention for the IoU and mask tokens only.
+  final token-to-image attention for the IoU token and mask tokens 1..3 only.
 * Unused prompt slots (label -2) are masked out of attention (``PromptEncoder.slot_caps``).
 """
 
@@ -102,6 +110,123 @@ def _attend(
     return attn.out_proj(out.transpose(1, 2).reshape(b, n, h * c))
 
 
+def _head_blocks(weight: torch.Tensor, heads: int) -> torch.Tensor:
+    """``internal x C`` projection weight -> ``heads x (internal / heads) x C`` per-head blocks."""
+    return weight.reshape(heads, weight.shape[0] // heads, weight.shape[1])
+
+
+class _TokenToImage(nn.Module):
+    """``Attention`` with few queries (tokens) and many keys (image tokens), image-side projections
+    folded: per head ``h``, ``score = (W_k,h^T q_h) . (image + pe) / sqrt(d)`` (the ``q_h . b_k,h``
+    term is the same for every key and cancels in the softmax) and ``out_h = W_v,h (A_h image) +
+    b_v,h`` (the weights of a query sum to 1). ``queries`` ``B x T x C`` -> ``B x T x C``; ``keys``
+    (with PE) and ``values`` ``B x HW x C``."""
+
+    def __init__(self, attn: Attention) -> None:
+        super().__init__()
+        heads, c = attn.num_heads, attn.q_proj.in_features
+        head_dim = attn.q_proj.out_features // heads
+        self.heads = heads
+        wq, bq = _head_blocks(attn.q_proj.weight, heads), attn.q_proj.bias.reshape(heads, head_dim)
+        wk = _head_blocks(attn.k_proj.weight, heads)
+        wv, bv = _head_blocks(attn.v_proj.weight, heads), attn.v_proj.bias.reshape(heads, head_dim)
+        wo = attn.out_proj.weight.reshape(c, heads, head_dim).permute(1, 0, 2)  # heads x C x d
+        scale = head_dim**-0.5
+        self.query = nn.Linear(c, heads * c)  # -> heads x C: W_k,h^T (W_q,h q + b_q,h) * scale
+        self.output = nn.Linear(heads * c, c)  # heads x C -> C: W_o sum_h (W_v,h x_h + b_v,h) + b_o
+        with torch.no_grad():
+            self.query.weight.copy_((wk.transpose(1, 2) @ wq).reshape(heads * c, c) * scale)
+            self.query.bias.copy_((wk.transpose(1, 2) @ bq[:, :, None]).reshape(heads * c) * scale)
+            self.output.weight.copy_((wo @ wv).permute(1, 0, 2).reshape(c, heads * c))
+            self.output.bias.copy_((wo @ bv[:, :, None]).sum(0)[:, 0] + attn.out_proj.bias)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        b, t, c = queries.shape
+        folded = self.query(queries).reshape(b, t * self.heads, c)  # rows (token, head)
+        weights = torch.softmax(torch.bmm(folded, keys.transpose(1, 2)), dim=-1)  # B x T heads x HW
+        gathered = torch.bmm(weights, values).reshape(b, t, self.heads * c)
+        return self.output(gathered)
+
+
+class _ImageToToken(nn.Module):
+    """``Attention`` with many queries (image tokens) and few keys (tokens), image-side
+    projections folded: per head ``h``, ``score = image . (W_q,h^T k_h) + b_q,h . k_h`` and the
+    output projection applied to the values, ``out = sum_h A_h (W_o,h v_h) + b_o``. ``queries``
+    (image + PE) ``B x HW x C``; ``keys`` (tokens + PE) and ``values`` ``B x T x C``; ``caps``
+    ``B x T`` score caps of the tokens (unused slots, see :mod:`~tinysam_mobile.modeling.transformer`)."""
+
+    def __init__(self, attn: Attention) -> None:
+        super().__init__()
+        heads, c = attn.num_heads, attn.q_proj.in_features
+        head_dim = attn.q_proj.out_features // heads
+        self.heads = heads
+        wq, bq = _head_blocks(attn.q_proj.weight, heads), attn.q_proj.bias.reshape(heads, head_dim)
+        wk, bk = _head_blocks(attn.k_proj.weight, heads), attn.k_proj.bias.reshape(heads, head_dim)
+        wv, bv = _head_blocks(attn.v_proj.weight, heads), attn.v_proj.bias.reshape(heads, head_dim)
+        wo = attn.out_proj.weight.reshape(c, heads, head_dim).permute(1, 0, 2)  # heads x C x d
+        scale = head_dim**-0.5
+        self.key = nn.Linear(c, heads * c)  # -> heads x C: W_q,h^T (W_k,h k + b_k,h) * scale
+        self.key_bias = nn.Linear(c, heads)  # -> heads: b_q,h . (W_k,h k + b_k,h) * scale
+        self.value = nn.Linear(c, heads * c)  # -> heads x C: W_o,h (W_v,h v + b_v,h)
+        self.bias = nn.Parameter(attn.out_proj.bias.detach().clone(), requires_grad=False)
+        with torch.no_grad():
+            self.key.weight.copy_((wq.transpose(1, 2) @ wk).reshape(heads * c, c) * scale)
+            self.key.bias.copy_((wq.transpose(1, 2) @ bk[:, :, None]).reshape(heads * c) * scale)
+            self.key_bias.weight.copy_((bq[:, None, :] @ wk)[:, 0] * scale)
+            self.key_bias.bias.copy_((bq * bk).sum(1) * scale)
+            self.value.weight.copy_((wo @ wv).reshape(heads * c, c))
+            self.value.bias.copy_((wo @ bv[:, :, None]).reshape(heads * c))
+
+    def _by_head(self, x: torch.Tensor) -> torch.Tensor:
+        """``B x T x (heads C)`` -> ``B x (heads T) x C``, rows head-major (a softmax group is one
+        head's T contiguous columns)."""
+        b, t, _ = x.shape
+        return x.reshape(b, t, self.heads, -1).permute(0, 2, 1, 3).reshape(b, self.heads * t, -1)
+
+    def forward(
+        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, caps: torch.Tensor
+    ) -> torch.Tensor:
+        b, hw, _ = queries.shape
+        t = keys.shape[1]
+        folded = self._by_head(self.key(keys))  # B x heads T x C
+        offsets = self.key_bias(keys).transpose(1, 2).reshape(b, 1, self.heads * t)
+        scores = torch.bmm(queries, folded.transpose(1, 2)) + offsets  # B x HW x heads T
+        scores = torch.minimum(scores, torch.cat([caps] * self.heads, dim=1).reshape(b, 1, self.heads * t))
+        weights = torch.softmax(scores.reshape(b, hw, self.heads, t), dim=-1).reshape(b, hw, self.heads * t)
+        return torch.bmm(weights, self._by_head(self.value(values))) + self.bias
+
+
+class _FoldedBlock(nn.Module):
+    """A ``TwoWayAttentionBlock`` with both cross-attentions folded (:class:`_TokenToImage`,
+    :class:`_ImageToToken`); token self-attention, norms and MLP are the block's own."""
+
+    def __init__(self, block: TwoWayAttentionBlock) -> None:
+        super().__init__()
+        self.block = block
+        self.token_to_image = _TokenToImage(block.cross_attn_token_to_image)
+        self.image_to_token = _ImageToToken(block.cross_attn_image_to_token)
+
+    def forward(
+        self,
+        queries: torch.Tensor,
+        keys: torch.Tensor,
+        query_pe: torch.Tensor,
+        key_pe: torch.Tensor,
+        caps: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        block = self.block
+        if block.skip_first_layer_pe:
+            queries = block.self_attn(q=queries, k=queries, v=queries, key_caps=caps)
+        else:
+            q = queries + query_pe
+            queries = queries + block.self_attn(q=q, k=q, v=queries, key_caps=caps)
+        queries = block.norm1(queries)
+        keys_pe = keys + key_pe
+        queries = block.norm2(queries + self.token_to_image(queries + query_pe, keys_pe, keys))
+        queries = block.norm3(queries + block.mlp(queries))
+        return queries, block.norm4(keys + self.image_to_token(keys_pe, queries + query_pe, queries, caps))
+
+
 class _MaskEmbedding(nn.Module):
     """SAM's mask downscaling up to (not including) its last 1x1 conv, in token layout:
     ``B x 1 x 256 x 256`` logits -> ``B x 64² x mask_in_chans``."""
@@ -151,9 +276,13 @@ class DecoderModule(nn.Module):
     """The decoder program: inputs and outputs of :mod:`tinysam_mobile.contract` (``B`` prompts of
     ``N`` slots against one ``1 x C x S x S`` embedding -> ``B x 3 x 4S x 4S`` logits, ``B x 3``
     IoUs); see the module docstring. It shares most weights with ``model``, but the folded and
-    rearranged ones are copies made at construction: build it from the final weights."""
+    rearranged ones are copies made at construction: build it from the final weights.
 
-    def __init__(self, model: Sam) -> None:
+    ``shared_first_block``: compute the first block's image-side projections once per call and
+    share them across the call's prompts (for programs that take several prompts per call);
+    otherwise the first block is folded like the others (cheaper for one prompt)."""
+
+    def __init__(self, model: Sam, shared_first_block: bool = True) -> None:
         super().__init__()
         pe, dec = model.prompt_encoder, model.mask_decoder
         self.prompt_encoder = pe
@@ -170,12 +299,15 @@ class DecoderModule(nn.Module):
             self.mask_delta.weight.copy_(last.weight)
             self.mask_delta.bias.copy_(last.bias - no_mask)
         first: TwoWayAttentionBlock = dec.transformer.layers[0]
-        self.first = first
-        self.first_k = _FoldedProjection(first.cross_attn_token_to_image.k_proj, last, no_mask)
-        self.first_v = _FoldedProjection(first.cross_attn_token_to_image.v_proj, last, no_mask)
-        self.first_q = _FoldedProjection(first.cross_attn_image_to_token.q_proj, last, no_mask)
-        self.rest = dec.transformer.layers[1:]
-        self.final_attn = dec.transformer.final_attn_token_to_image
+        self.shared_first_block = shared_first_block
+        if shared_first_block:
+            self.first = first
+            self.first_k = _FoldedProjection(first.cross_attn_token_to_image.k_proj, last, no_mask)
+            self.first_v = _FoldedProjection(first.cross_attn_token_to_image.v_proj, last, no_mask)
+            self.first_q = _FoldedProjection(first.cross_attn_image_to_token.q_proj, last, no_mask)
+        layers = dec.transformer.layers[1:] if shared_first_block else dec.transformer.layers
+        self.blocks = nn.ModuleList(_FoldedBlock(layer) for layer in layers)
+        self.final_attn = _TokenToImage(dec.transformer.final_attn_token_to_image)
         self.norm_final = dec.transformer.norm_final_attn
         self.output_tokens = nn.Parameter(
             torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0).detach(), requires_grad=False
@@ -203,9 +335,11 @@ class DecoderModule(nn.Module):
         h = self.mask_embedding(mask_input)
         has_mask = has_mask_input.reshape(-1, 1, 1)
         keys = shared + has_mask * self.mask_delta(h)  # embedding + dense prompt, B x HW x C
-        queries, keys = self._first_block(tokens, keys, shared, h, has_mask, caps)
-        for layer in self.rest:
-            queries, keys = layer(queries, keys, tokens, self.image_pe, caps)
+        queries = tokens
+        if self.shared_first_block:
+            queries, keys = self._first_block(tokens, keys, shared, h, has_mask, caps)
+        for block in self.blocks:
+            queries, keys = block(queries, keys, tokens, self.image_pe, caps)
         return self._outputs(queries, keys, tokens)
 
     def _first_block(
@@ -235,11 +369,16 @@ class DecoderModule(nn.Module):
     def _outputs(
         self, queries: torch.Tensor, keys: torch.Tensor, tokens: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        n = self.num_outputs
-        q = (queries + tokens)[:, :n]
-        k = keys + self.image_pe
-        fa = self.final_attn
-        queries = self.norm_final(queries[:, :n] + _attend(fa, fa.q_proj(q), fa.k_proj(k), fa.v_proj(keys)))
-        hyper = torch.stack([mlp(queries[:, 2 + i]) for i, mlp in enumerate(self.hypernetworks)], dim=1)
+        """The final token-to-image attention for the IoU token and mask tokens 1..3 (each query
+        attends on its own, so the others need not be computed), the hypernetworks, the masks."""
+        n = self.num_outputs  # IoU token, mask tokens 0..3; mask token 0 is not returned
+
+        def returned(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([x[:, :1], x[:, 2:n]], dim=1)
+
+        queries = returned(queries)
+        q = queries + returned(tokens)
+        queries = self.norm_final(queries + self.final_attn(q, keys + self.image_pe, keys))
+        hyper = torch.stack([mlp(queries[:, 1 + i]) for i, mlp in enumerate(self.hypernetworks)], dim=1)
         masks = self.upscaling(keys, hyper)
         return masks, self.iou_head(queries[:, 0])[:, 1:]

@@ -171,7 +171,7 @@ class Backend(ABC):
             ),
             ProgramJob(
                 "decoder",
-                DecoderModule(ready),
+                DecoderModule(ready, shared_first_block=batch > 1),
                 decoder_example_inputs(ready, max_points, min(2, batch)),
                 DECODER_INPUTS,
                 DECODER_OUTPUTS,
