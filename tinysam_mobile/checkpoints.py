@@ -89,7 +89,7 @@ class BundledCheckpoint:
 
 
 BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
-    "synthetic": BundledCheckpoint(
+    "tinysam-synthetic": BundledCheckpoint(
         "tinysam_synthetic_fp16.pth",
         None,
         "TinySAM trained by this project on generated scenes (python -m tinysam_mobile.train), NOT the "

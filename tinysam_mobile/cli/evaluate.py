@@ -1,7 +1,7 @@
 """``python -m tinysam_mobile.evaluate``: quality against ground truth, for a checkpoint and bundles.
 
     python -m tinysam_mobile.evaluate run --annotations ANN.json --images DIR \\
-        [--checkpoint synthetic] [--bundle DIR ...] [--clicks K] [--out REPORT] [--threads 2]
+        [--checkpoint tinysam-synthetic] [--bundle DIR ...] [--clicks K] [--out REPORT] [--threads 2]
     python -m tinysam_mobile.evaluate make-set OUT_DIR [--objects 200]
     python -m tinysam_mobile.evaluate scenes CHECKPOINT [--objects 100] [--pool K] [--config C]
 

@@ -196,15 +196,20 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_coco(scenes: Iterator[tuple[str, np.ndarray, np.ndarray]], out_dir: Path) -> Path:
-    """Write ``(file name, image, masks)`` scenes as PNG images + ``annotations.json`` (COCO
-    instances, RLE segmentations, one category ``object``); returns the annotation file."""
+def write_coco(scenes: Iterator[tuple[str, np.ndarray | bytes, np.ndarray]], out_dir: Path) -> Path:
+    """Write ``(file name, image, masks)`` scenes as ``images/<file name>`` (an array is saved in
+    the name's format; bytes, an encoded image, are written as they are) + ``annotations.json``
+    (COCO instances, RLE segmentations, one category ``object``); returns the annotation file."""
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
     for image_id, (name, image, masks) in enumerate(scenes, start=1):
-        Image.fromarray(image).save(out_dir / "images" / name)
-        images.append({"id": image_id, "file_name": name, "height": image.shape[0], "width": image.shape[1]})
+        if isinstance(image, bytes):
+            (out_dir / "images" / name).write_bytes(image)
+        else:
+            Image.fromarray(image).save(out_dir / "images" / name)
+        height, width = masks.shape[1:]
+        images.append({"id": image_id, "file_name": name, "height": height, "width": width})
         for mask, box in zip(masks, masks_to_boxes(masks), strict=True):
             x0, y0, x1, y1 = (int(v) for v in box)
             annotations.append(

@@ -24,6 +24,7 @@ from .scenes import generate_scene, render
 POOL_SEED = 20261202
 POOL_STREAM = 4
 MIN_OBJECTS = 3
+TIER1_SCENES = 8  # the scenes tinysam-synthetic is fitted to, shipped with it (assets/scenes)
 MIN_OBJECT_AREA = 1024  # pixels at full size: 32 x 32
 JPEG_QUALITY = 92
 
