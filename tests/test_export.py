@@ -22,9 +22,9 @@ def _prompts(batch: int, slots: int) -> tuple[torch.Tensor, ...]:
     return coords, labels, mask, has_mask
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared-first-block", "folded-first-block"])
-def test_a_batch_answers_each_prompt_as_alone(tiny_model, shared):
-    decoder = DecoderModule(tiny_model, shared_first_block=shared).eval()
+@pytest.mark.parametrize("fold", [False, True], ids=["blocks-as-is", "folded-blocks"])
+def test_a_batch_answers_each_prompt_as_alone(tiny_model, fold):
+    decoder = DecoderModule(tiny_model, fold_blocks=fold).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(1))
     coords, labels, mask, has_mask = _prompts(4, 6)
     with torch.no_grad():
@@ -36,11 +36,11 @@ def test_a_batch_answers_each_prompt_as_alone(tiny_model, shared):
     assert low.shape == (4, 3, 256, 256) and iou.shape == (4, 3)
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared-first-block", "folded-first-block"])
-def test_decoder_equals_the_reference_model_on_unpadded_prompts(tiny_model, shared):
+@pytest.mark.parametrize("fold", [False, True], ids=["blocks-as-is", "folded-blocks"])
+def test_decoder_equals_the_reference_model_on_unpadded_prompts(tiny_model, fold):
     """The program (folded projections, precomputed PE, mask blend, unused slots) equals
     ``Sam.decode`` on the official prompt without unused slots."""
-    decoder = DecoderModule(tiny_model, shared_first_block=shared).eval()
+    decoder = DecoderModule(tiny_model, fold_blocks=fold).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(2))
     coords, labels, mask, has_mask = _prompts(2, 6)
     with torch.no_grad():

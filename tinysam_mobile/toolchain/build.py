@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..assets import bundled_photos
+from ..assets import sample_images
 from ..bundle.manifest import build_manifest, write_manifest
 from ..checkpoints import LoadedCheckpoint, load_checkpoint
 from ..contract import DEFAULT_MAX_POINTS
@@ -110,8 +110,8 @@ def build_bundle(
             progress=progress,
         )
         if parity:
-            photos = bundled_photos()[: recipe.parity_photos]
-            progress(f"parity: float reference vs artifact on {len(photos)} bundled photo(s)")
+            photos = sample_images()[: recipe.parity_photos]
+            progress(f"parity: float reference vs artifact on {len(photos)} bundled image(s)")
             runtime = backend.open_runtime(programs, max_points, num_threads)
             report = run_parity(
                 TorchRuntime(model),  # the official, unpadded semantics

@@ -1,6 +1,9 @@
-"""Calibration data for static activation quantization: real photos and sampled prompts.
+"""Calibration data for static activation quantization (and the fp16 range search): images and
+sampled prompts.
 
-Encoder samples are the pre-processed photos and their mirror images. Decoder samples pair the
+The images are the bundled ones (:func:`~tinysam_mobile.assets.sample_images`: the scenes the
+shipped model was trained on and real photos, alternating) or a folder of the user's. Encoder
+samples are the pre-processed images and their mirror images. Decoder samples pair the
 float model's embeddings of those photos with prompts of every kind the apps send (single and
 multiple points with negatives, boxes, box + point, mask refinement), packed to the fixed-N
 contract, so the decoder's activation ranges are those of real use.
@@ -15,7 +18,7 @@ import numpy as np
 import torch
 
 from .. import contract, transforms
-from ..assets import bundled_photos
+from ..assets import sample_images
 from ..images import load_image
 from ..modeling import Sam
 from ..prompts import PromptBatch, pack_prompt
@@ -24,9 +27,9 @@ from .recipes import Recipe
 
 
 def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
-    """``count`` photos from ``photo_dir`` (jpg/png) or the bundled ones."""
+    """``count`` photos from ``photo_dir`` (jpg/png) or the bundled images."""
     if photo_dir is None:
-        photos = bundled_photos()
+        photos = sample_images()
     else:
         photo_dir = Path(photo_dir)
         if not photo_dir.is_dir():
@@ -34,7 +37,7 @@ def calibration_photos(count: int, photo_dir: Path | None = None) -> list[Path]:
             raise ValueError(f"calibration folder {photo_dir} {state}; give a folder of .jpg / .png photos")
         photos = sorted(p for p in photo_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if len(photos) < count:
-        where = photo_dir or "the bundled photos"
+        where = photo_dir or "the bundled images"
         raise ValueError(f"calibration needs {count} .jpg / .png photos but {where} has {len(photos)}")
     return photos[:count]
 

@@ -9,18 +9,19 @@ compute (same weights, same values up to float rounding) for ``B`` prompts again
   overlap), with SAM's channel LayerNorm over the last axis; the masks are computed in that
   blocked pixel order and reordered once (three channels, not 32). The mask prompt's 2x2 / stride-2
   convolutions are likewise space-to-depth + linear. No NCHW <-> NHWC copies, no deconvolutions.
-* Image-side projections are folded onto the token side (:class:`_TokenToImage`,
-  :class:`_ImageToToken`): with ``T`` prompt tokens against ``HW`` image tokens, the token-to-image
+* Image-side projections can be folded onto the token side (:class:`_TokenToImage`,
+  :class:`_ImageToToken`): with ``Q`` query tokens against ``HW`` image tokens, a token-to-image
   attention's key and value projections (``2 HW C C/2`` MACs) become ``W_k`` applied to the
-  queries and ``W_v`` to the attention output per head (``2 T heads HW C``), and the
-  image-to-token attention's query and output projections likewise move to the keys and values.
-  Exact in real arithmetic; cheaper whenever ``T * heads < C / 2 + HW C / (2 HW)``, i.e. for every
-  token count the contract allows, and it removes the per-head transposes of image-sized tensors.
-* Prompt-independent work is done once per call when a program takes several prompts per call
-  (``shared_first_block``): the first two-way block's image-side projections of ``embedding +
-  no_mask_embed``, unfolded; a prompt with a mask input adds its own part through the mask
-  embedding's last 1x1 convolution folded into each projection (16 input channels instead of 256).
-  With one prompt per call the first block is folded like the others.
+  queries and ``W_v`` to the gathered output per head (``2 Q heads HW C``), and an image-to-token
+  attention's query and output projections likewise move to the keys and values. Exact in real
+  arithmetic. The final attention is always folded (four queries: a quarter of the MACs); the
+  two-way blocks (13 tokens with 8 slots: 0.77x the MACs, but dynamic matmuls instead of fully
+  connected layers) only where the runtime's batch-matmul kernel makes that pay
+  (``fold_blocks``, a backend's choice measured in ``benchmarks/DECODER_FLOOR.md``).
+* Prompt-independent work is done once per call: the first two-way block's image-side projections
+  of ``embedding + no_mask_embed``, shared by the call's prompts; a prompt with a mask input adds
+  its own part through the mask embedding's last 1x1 convolution folded into each projection (16
+  input channels instead of 256).
 * Only what TinySAM returns is computed at the end: hypernetworks of mask tokens 1..3, and the
   final token-to-image attention for the IoU token and mask tokens 1..3 only.
 * Unused prompt slots (label -2) are masked out of attention (``PromptEncoder.slot_caps``).
@@ -278,11 +279,10 @@ class DecoderModule(nn.Module):
     IoUs); see the module docstring. It shares most weights with ``model``, but the folded and
     rearranged ones are copies made at construction: build it from the final weights.
 
-    ``shared_first_block``: compute the first block's image-side projections once per call and
-    share them across the call's prompts (for programs that take several prompts per call);
-    otherwise the first block is folded like the others (cheaper for one prompt)."""
+    ``fold_blocks``: fold the image-side projections of the two-way blocks after the first (see
+    the module docstring); the final attention is folded either way."""
 
-    def __init__(self, model: Sam, shared_first_block: bool = True) -> None:
+    def __init__(self, model: Sam, fold_blocks: bool = False) -> None:
         super().__init__()
         pe, dec = model.prompt_encoder, model.mask_decoder
         self.prompt_encoder = pe
@@ -299,14 +299,12 @@ class DecoderModule(nn.Module):
             self.mask_delta.weight.copy_(last.weight)
             self.mask_delta.bias.copy_(last.bias - no_mask)
         first: TwoWayAttentionBlock = dec.transformer.layers[0]
-        self.shared_first_block = shared_first_block
-        if shared_first_block:
-            self.first = first
-            self.first_k = _FoldedProjection(first.cross_attn_token_to_image.k_proj, last, no_mask)
-            self.first_v = _FoldedProjection(first.cross_attn_token_to_image.v_proj, last, no_mask)
-            self.first_q = _FoldedProjection(first.cross_attn_image_to_token.q_proj, last, no_mask)
-        layers = dec.transformer.layers[1:] if shared_first_block else dec.transformer.layers
-        self.blocks = nn.ModuleList(_FoldedBlock(layer) for layer in layers)
+        self.first = first
+        self.first_k = _FoldedProjection(first.cross_attn_token_to_image.k_proj, last, no_mask)
+        self.first_v = _FoldedProjection(first.cross_attn_token_to_image.v_proj, last, no_mask)
+        self.first_q = _FoldedProjection(first.cross_attn_image_to_token.q_proj, last, no_mask)
+        layers = dec.transformer.layers[1:]
+        self.rest = nn.ModuleList(_FoldedBlock(layer) if fold_blocks else layer for layer in layers)
         self.final_attn = _TokenToImage(dec.transformer.final_attn_token_to_image)
         self.norm_final = dec.transformer.norm_final_attn
         self.output_tokens = nn.Parameter(
@@ -335,10 +333,8 @@ class DecoderModule(nn.Module):
         h = self.mask_embedding(mask_input)
         has_mask = has_mask_input.reshape(-1, 1, 1)
         keys = shared + has_mask * self.mask_delta(h)  # embedding + dense prompt, B x HW x C
-        queries = tokens
-        if self.shared_first_block:
-            queries, keys = self._first_block(tokens, keys, shared, h, has_mask, caps)
-        for block in self.blocks:
+        queries, keys = self._first_block(tokens, keys, shared, h, has_mask, caps)
+        for block in self.rest:
             queries, keys = block(queries, keys, tokens, self.image_pe, caps)
         return self._outputs(queries, keys, tokens)
 

@@ -1,16 +1,19 @@
 """Mask parity of an artifact runtime against the float reference runtime.
 
-The same photos and prompts go through two :class:`~tinysam_mobile.predictor.Predictor` objects,
+The same images and prompts go through two :class:`~tinysam_mobile.predictor.Predictor` objects,
 one over the reference runtime (the float model with the official, unpadded prompt semantics) and
-one over the artifact (whose fixed-size decoder pads prompts with unused slots). Per case: low-res
-logit max-abs and cosine, mask IoU at threshold 0 (worst of
-the three masks, at the original resolution), predicted-IoU delta, best-mask agreement; per
-photo: the embedding cosine. With untrained weights the masks are whatever the float model
-produces; the metrics still measure agreement between the two runtimes.
+one over the artifact (whose fixed-size decoder pads prompts with unused slots). The images are the
+bundled ones (:func:`~tinysam_mobile.assets.sample_images`): on a scene the shipped model was
+trained on, the prompts aim at its objects (:func:`scene_cases`); on a photo they sit at fixed
+fractions of the image (:data:`PROMPT_CASES`). Per case: low-res logit max-abs and cosine, mask
+IoU at threshold 0 (worst of the three masks, at the original resolution), predicted-IoU delta,
+best-mask agreement; per image: the embedding cosine. With untrained weights the masks are
+whatever the float model produces; the metrics still measure agreement between the two runtimes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,9 +21,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
+from .. import rle
+from ..assets import SCENE_ANNOTATIONS, SCENE_DIR
+from ..mask_ops import masks_to_boxes
 from ..predictor import Predictor
 from ..runtimes.base import Runtime
+from .evaluation import interior_point
 from .recipes import Thresholds
 
 
@@ -41,6 +49,58 @@ PROMPT_CASES: tuple[PromptCase, ...] = (
     PromptCase("box_and_point", points=((0.5, 0.5, 1),), box=(0.25, 0.15, 0.75, 0.9)),
     PromptCase("mask_input_refinement", points=((0.5, 0.45, 1),), refine=True),
 )
+
+
+def scene_cases(masks: np.ndarray) -> tuple[PromptCase, ...]:
+    """The five kinds of :data:`PROMPT_CASES` aimed at a scene's objects (``masks`` ``K x H x W``
+    bool, its whole objects): a point at the interior-most pixel of the largest object; that point,
+    the object's pixel farthest from it among its deep ones, and a negative at the interior-most
+    pixel of the second largest object (or of the background); the object's box; box and point;
+    the point with the reference's mask fed back."""
+    h, w = masks.shape[1:]
+    order = np.argsort(-masks.reshape(len(masks), -1).sum(1), kind="stable")
+    target = masks[order[0]]
+    inside = interior_point(target)
+    depth = ndimage.distance_transform_edt(np.pad(target, 1))[1:-1, 1:-1]
+    ys, xs = np.nonzero(depth >= depth.max() / 2)
+    far = int(np.argmax((xs - inside[0]) ** 2 + (ys - inside[1]) ** 2))
+    other = masks[order[1]] if len(masks) > 1 else ~masks.any(0)
+    negative = interior_point(other)
+    x0, y0, x1, y1 = masks_to_boxes(target[None])[0]
+
+    def frac(x: float, y: float, label: int) -> tuple[float, float, int]:
+        return (float(x + 0.5) / w, float(y + 0.5) / h, label)
+
+    point = frac(*inside, 1)
+    box = (*frac(x0, y0, 0)[:2], *frac(x1, y1, 0)[:2])
+    return (
+        PromptCase("one_point", points=(point,)),
+        PromptCase(
+            "three_points_one_negative", points=(point, frac(xs[far], ys[far], 1), frac(*negative, 0))
+        ),
+        PromptCase("box", box=box),
+        PromptCase("box_and_point", points=(point,), box=box),
+        PromptCase("mask_input_refinement", points=(point,), refine=True),
+    )
+
+
+@functools.cache
+def _scene_objects() -> dict[str, np.ndarray]:
+    """Whole-object masks of each bundled scene, by file name."""
+    coco = json.loads(SCENE_ANNOTATIONS.read_text())
+    names = {image["id"]: image["file_name"] for image in coco["images"]}
+    masks: dict[str, list[np.ndarray]] = {}
+    for ann in coco["annotations"]:
+        masks.setdefault(names[ann["image_id"]], []).append(rle.decode(ann["segmentation"]))
+    return {name: np.stack(m) for name, m in masks.items()}
+
+
+def cases_for(image: Path) -> tuple[PromptCase, ...]:
+    """The prompt cases of a parity image: aimed at its objects for a bundled scene
+    (:func:`scene_cases`), :data:`PROMPT_CASES` (fractions of any photo) otherwise."""
+    if image.parent == SCENE_DIR / "images" and image.name in _scene_objects():
+        return scene_cases(_scene_objects()[image.name])
+    return PROMPT_CASES
 
 
 def case_prompt(case: PromptCase, height: int, width: int) -> dict[str, np.ndarray | None]:
@@ -157,13 +217,14 @@ def run_parity(
     reference: Runtime,
     candidate: Runtime,
     photos: list[Path],
-    cases: tuple[PromptCase, ...] = PROMPT_CASES,
+    cases: tuple[PromptCase, ...] | None = None,
     thresholds: Thresholds | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     untrained: bool = False,
 ) -> ParityReport:
     """Run every case on every photo through both runtimes and collect the metrics
-    (``untrained``: the weights are seeded random ones, see :meth:`Thresholds.judges`)."""
+    (``cases``: the same for every photo, default :func:`cases_for` each;
+    ``untrained``: the weights are seeded random ones, see :meth:`Thresholds.judges`)."""
     ref_pred, cand_pred = Predictor(reference), Predictor(candidate)
     results: list[CaseResult] = []
     embedding_cosine: dict[str, float] = {}
@@ -175,7 +236,7 @@ def run_parity(
         embedding_cosine[photo.name] = _cosine(
             ref_pred.get_image_embedding(), cand_pred.get_image_embedding()
         )
-        for case in cases:
+        for case in cases or cases_for(photo):
             prompt = case_prompt(case, *image.shape[:2])
             drawn = dict(prompt)
             if case.refine:

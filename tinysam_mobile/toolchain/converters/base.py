@@ -81,6 +81,9 @@ class Backend(ABC):
     options_table: ClassVar[str]
     #: most prompts per decoder call of its programs (any count from 1 to it)
     decoder_batch: ClassVar[int] = 1
+    #: fold the decoder's two-way blocks onto the token side (pays where the runtime's dynamic
+    #: batch matmul is fast; benchmarks/DECODER_FLOOR.md)
+    fold_decoder_blocks: ClassVar[bool] = False
 
     def __init__(self, target: str) -> None:
         self.target: Target = get_target(target)
@@ -171,7 +174,7 @@ class Backend(ABC):
             ),
             ProgramJob(
                 "decoder",
-                DecoderModule(ready, shared_first_block=batch > 1),
+                DecoderModule(ready, fold_blocks=self.fold_decoder_blocks),
                 decoder_example_inputs(ready, max_points, min(2, batch)),
                 DECODER_INPUTS,
                 DECODER_OUTPUTS,
