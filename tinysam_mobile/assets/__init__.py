@@ -16,6 +16,16 @@ def bundled_photos() -> list[Path]:
     return sorted(PHOTO_DIR.glob("*.jpg"))
 
 
+def sample_images() -> list[Path]:
+    """The bundled images in the order parity checks and calibration take them: the scenes and
+    the photos alternating, a scene first (``scene_0, picture1, scene_1, picture2, ...``), so any
+    prefix holds both the model's own kind of image and real photos."""
+    scenes, photos = bundled_scenes(), bundled_photos()
+    mixed = [p for pair in zip(scenes, photos, strict=False) for p in pair]
+    n = min(len(scenes), len(photos))
+    return mixed + scenes[n:] + photos[n:]
+
+
 def bundled_scenes() -> list[Path]:
     """The generated scenes ``tinysam-synthetic`` was trained on (``scene_K.jpg``, in pool order);
     their whole objects are in :data:`SCENE_ANNOTATIONS` (COCO instances)."""
