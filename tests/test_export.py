@@ -24,7 +24,7 @@ def _prompts(batch: int, slots: int) -> tuple[torch.Tensor, ...]:
 
 @pytest.mark.parametrize("fold", [False, True], ids=["blocks-as-is", "folded-blocks"])
 def test_a_batch_answers_each_prompt_as_alone(tiny_model, fold):
-    decoder = DecoderModule(tiny_model, fold_blocks=fold).eval()
+    decoder = DecoderModule(tiny_model, fold=fold).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(1))
     coords, labels, mask, has_mask = _prompts(4, 6)
     with torch.no_grad():
@@ -40,7 +40,7 @@ def test_a_batch_answers_each_prompt_as_alone(tiny_model, fold):
 def test_decoder_equals_the_reference_model_on_unpadded_prompts(tiny_model, fold):
     """The program (folded projections, precomputed PE, mask blend, unused slots) equals
     ``Sam.decode`` on the official prompt without unused slots."""
-    decoder = DecoderModule(tiny_model, fold_blocks=fold).eval()
+    decoder = DecoderModule(tiny_model, fold=fold).eval()
     emb = torch.randn(1, 32, 64, 64, generator=torch.Generator().manual_seed(2))
     coords, labels, mask, has_mask = _prompts(2, 6)
     with torch.no_grad():

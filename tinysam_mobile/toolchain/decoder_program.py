@@ -14,10 +14,11 @@ compute (same weights, same values up to float rounding) for ``B`` prompts again
   attention's key and value projections (``2 HW C C/2`` MACs) become ``W_k`` applied to the
   queries and ``W_v`` to the gathered output per head (``2 Q heads HW C``), and an image-to-token
   attention's query and output projections likewise move to the keys and values. Exact in real
-  arithmetic. The final attention is always folded (four queries: a quarter of the MACs); the
-  two-way blocks (13 tokens with 8 slots: 0.77x the MACs, but dynamic matmuls instead of fully
-  connected layers) only where the runtime's batch-matmul kernel makes that pay
-  (``fold_blocks``, a backend's choice measured in ``benchmarks/DECODER_FLOOR.md``).
+  arithmetic, and fewer MACs for every token count the contract allows (the final attention's
+  four queries: a quarter; the blocks' 13 tokens with 8 slots: 0.77x), but the work moves from
+  fully connected layers with constant weights to matmuls of two activations: it pays only where
+  the runtime's batch matmul is as fast (``fold``, a backend's choice measured in
+  ``benchmarks/DECODER_FLOOR.md``: XNNPACK in ExecuTorch yes, LiteRT's no).
 * Prompt-independent work is done once per call: the first two-way block's image-side projections
   of ``embedding + no_mask_embed``, shared by the call's prompts; a prompt with a mask input adds
   its own part through the mask embedding's last 1x1 convolution folded into each projection (16
@@ -197,6 +198,18 @@ class _ImageToToken(nn.Module):
         return torch.bmm(weights, self._by_head(self.value(values))) + self.bias
 
 
+class _Unfolded(nn.Module):
+    """``Attention`` with :class:`_TokenToImage`'s call signature (queries, keys, values)."""
+
+    def __init__(self, attn: Attention) -> None:
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        a = self.attn
+        return _attend(a, a.q_proj(queries), a.k_proj(keys), a.v_proj(values))
+
+
 class _FoldedBlock(nn.Module):
     """A ``TwoWayAttentionBlock`` with both cross-attentions folded (:class:`_TokenToImage`,
     :class:`_ImageToToken`); token self-attention, norms and MLP are the block's own."""
@@ -279,10 +292,10 @@ class DecoderModule(nn.Module):
     IoUs); see the module docstring. It shares most weights with ``model``, but the folded and
     rearranged ones are copies made at construction: build it from the final weights.
 
-    ``fold_blocks``: fold the image-side projections of the two-way blocks after the first (see
-    the module docstring); the final attention is folded either way."""
+    ``fold``: fold the image-side projections of the two-way blocks after the first and of the
+    final attention onto the token side (see the module docstring)."""
 
-    def __init__(self, model: Sam, fold_blocks: bool = False) -> None:
+    def __init__(self, model: Sam, fold: bool = False) -> None:
         super().__init__()
         pe, dec = model.prompt_encoder, model.mask_decoder
         self.prompt_encoder = pe
@@ -304,8 +317,9 @@ class DecoderModule(nn.Module):
         self.first_v = _FoldedProjection(first.cross_attn_token_to_image.v_proj, last, no_mask)
         self.first_q = _FoldedProjection(first.cross_attn_image_to_token.q_proj, last, no_mask)
         layers = dec.transformer.layers[1:]
-        self.rest = nn.ModuleList(_FoldedBlock(layer) if fold_blocks else layer for layer in layers)
-        self.final_attn = _TokenToImage(dec.transformer.final_attn_token_to_image)
+        self.rest = nn.ModuleList(_FoldedBlock(layer) if fold else layer for layer in layers)
+        final = dec.transformer.final_attn_token_to_image
+        self.final_attn = _TokenToImage(final) if fold else _Unfolded(final)
         self.norm_final = dec.transformer.norm_final_attn
         self.output_tokens = nn.Parameter(
             torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0).detach(), requires_grad=False

@@ -81,9 +81,9 @@ class Backend(ABC):
     options_table: ClassVar[str]
     #: most prompts per decoder call of its programs (any count from 1 to it)
     decoder_batch: ClassVar[int] = 1
-    #: fold the decoder's two-way blocks onto the token side (pays where the runtime's dynamic
-    #: batch matmul is fast; benchmarks/DECODER_FLOOR.md)
-    fold_decoder_blocks: ClassVar[bool] = False
+    #: fold the decoder's image-side attention projections onto the token side (fewer MACs; pays
+    #: where the runtime's batch matmul of two activations is fast: benchmarks/DECODER_FLOOR.md)
+    fold_decoder_attention: ClassVar[bool] = False
 
     def __init__(self, target: str) -> None:
         self.target: Target = get_target(target)
@@ -174,7 +174,7 @@ class Backend(ABC):
             ),
             ProgramJob(
                 "decoder",
-                DecoderModule(ready, fold_blocks=self.fold_decoder_blocks),
+                DecoderModule(ready, fold=self.fold_decoder_attention),
                 decoder_example_inputs(ready, max_points, min(2, batch)),
                 DECODER_INPUTS,
                 DECODER_OUTPUTS,

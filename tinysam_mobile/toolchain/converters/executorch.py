@@ -218,8 +218,8 @@ class ExecuTorchBackend(Backend):
     options_table = "xnnpack"
     # The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
     decoder_batch = 64
-    # XNNPACK's dynamic batch matmul makes the folded two-way blocks pay (benchmarks/DECODER_FLOOR.md)
-    fold_decoder_blocks = True
+    # XNNPACK's batch matmul makes the folded attention pay (benchmarks/DECODER_FLOOR.md)
+    fold_decoder_attention = True
 
     def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
         """The recipe's ``xnnpack`` options: none for ``fp32``; ``float_modules`` (names of
