@@ -139,7 +139,9 @@ def test_the_front_door_and_every_runtime_import_no_converter():
     assert "tinysam_mobile.runtimes.coreai_runtime" in modules and _converters_among(modules) == []
 
 
-@pytest.mark.parametrize("target", ["coreml", "tflite"])
+@pytest.mark.parametrize(
+    "target", ["coreai", "coreml", "tflite", pytest.param("executorch", marks=pytest.mark.slow)]
+)  # an ExecuTorch bundle takes a minute to lower, even at the tiny config
 def test_opening_and_asking_a_bundle_imports_no_converter(target, tiny_bundle_factory):
     bundle = tiny_bundle_factory(target)
     modules = _imported_after(
