@@ -17,8 +17,9 @@ compute (same weights, same values up to float rounding) for ``B`` prompts again
   arithmetic, and fewer MACs for every token count the contract allows (the final attention's
   four queries: a quarter; the blocks' 13 tokens with 8 slots: 0.77x), but the work moves from
   fully connected layers with constant weights to matmuls of two activations: it pays only where
-  the runtime's batch matmul is as fast (``fold``, a backend's choice measured in
-  ``benchmarks/DECODER_FLOOR.md``: XNNPACK in ExecuTorch yes, LiteRT's no).
+  the runtime's batch matmul is as fast (``fold``, a backend's choice per scheme measured in
+  ``benchmarks/DECODER_FLOOR.md``: ExecuTorch fp32 yes; its int8, where the projections run as
+  int8 GEMMs and the matmuls would stay float, no; LiteRT's batch matmul is slower, so no).
 * Prompt-independent work is done once per call: the first two-way block's image-side projections
   of ``embedding + no_mask_embed``, shared by the call's prompts; a prompt with a mask input adds
   its own part through the mask embedding's last 1x1 convolution folded into each projection (16

@@ -81,9 +81,6 @@ class Backend(ABC):
     options_table: ClassVar[str]
     #: most prompts per decoder call of its programs (any count from 1 to it)
     decoder_batch: ClassVar[int] = 1
-    #: fold the decoder's image-side attention projections onto the token side (fewer MACs; pays
-    #: where the runtime's batch matmul of two activations is fast: benchmarks/DECODER_FLOOR.md)
-    fold_decoder_attention: ClassVar[bool] = False
 
     def __init__(self, target: str) -> None:
         self.target: Target = get_target(target)
@@ -109,6 +106,13 @@ class Backend(ABC):
     def prepare(self, model: Sam) -> Sam:
         """A converter-friendly copy of ``model`` (default: the model itself)."""
         return model
+
+    def folds_decoder_attention(self, scheme: str) -> bool:
+        """Whether the decoder program of ``scheme`` folds its image-side attention projections onto
+        the token side (fewer MACs, in matmuls of two activations instead of fully connected layers:
+        it pays where the runtime's batch matmul is as fast; ``benchmarks/DECODER_FLOOR.md``).
+        Default: no."""
+        return False
 
     def needs_calibration(self, scheme: str) -> bool:
         """Whether ``scheme`` needs calibration data (default: statically quantized activations)."""
@@ -174,7 +178,7 @@ class Backend(ABC):
             ),
             ProgramJob(
                 "decoder",
-                DecoderModule(ready, fold=self.fold_decoder_attention),
+                DecoderModule(ready, fold=self.folds_decoder_attention(recipe.decoder.scheme)),
                 decoder_example_inputs(ready, max_points, min(2, batch)),
                 DECODER_INPUTS,
                 DECODER_OUTPUTS,

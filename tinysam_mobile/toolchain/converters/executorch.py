@@ -218,8 +218,12 @@ class ExecuTorchBackend(Backend):
     options_table = "xnnpack"
     # The decoder takes 1 to 64 prompts per call (a dynamic first axis; benchmarks/DECODER_BATCH.md).
     decoder_batch = 64
-    # XNNPACK's batch matmul makes the folded attention pay (benchmarks/DECODER_FLOOR.md)
-    fold_decoder_attention = True
+
+    def folds_decoder_attention(self, scheme: str) -> bool:
+        """fp32: XNNPACK's batch matmul makes the folded attention pay; w8a8: the folded matmuls
+        would stay float while the projections they replace run as int8 GEMMs
+        (benchmarks/DECODER_FLOOR.md)."""
+        return scheme == "fp32"
 
     def check_options(self, scheme: str, program: str, options: dict[str, Any]) -> dict[str, Any]:
         """The recipe's ``xnnpack`` options: none for ``fp32``; ``float_modules`` (names of
