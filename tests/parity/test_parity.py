@@ -26,7 +26,8 @@ from tinysam_mobile.toolchain.recipes import list_recipes
 
 CASES = [(t, r) for t in sorted(TARGETS) for r in list_recipes(t)]
 EXACT = [(t, r) for t, r in CASES if r == "fp32"]
-QUANTIZED = [(t, r) for t, r in CASES if r != "fp32"]
+# ExecuTorch's w8a8 is checked at full size only (its tiny lowering alone took ~170 s of CI).
+QUANTIZED = [(t, r) for t, r in CASES if r != "fp32" and (t, r) != ("executorch", "w8a8")]
 # Full size, Core AI's Linux runtime computes fp16 programs on slow reference kernels (one
 # full-size fp16 encoder call took ~30 CPU-minutes here): CI runs its fp32 recipe; the others,
 # which all compute in fp16, run with --nightly.
@@ -340,17 +341,17 @@ def test_parity_fails_an_artifact_whose_extra_slots_attend(tmp_path_factory, tin
     assert any(f.startswith("max_logit_abs") for f in leaking.failures), leaking.summary
 
 
-@pytest.mark.slow
 def test_slot_count_does_not_change_the_answer(tmp_path_factory, tiny_model):
-    """A 2-slot and an 8-slot program give the same masks for the same one-point prompt."""
+    """A 2-slot and an 8-slot program give the same masks for the same one-point prompt (Core ML:
+    the cheapest programs to build; the masking is the same decoder program on every target)."""
     from tests.conftest import load_photo
     from tinysam_mobile.bundle import open_bundle
     from tinysam_mobile.predictor import Predictor
     from tinysam_mobile.toolchain.build import build_bundle
 
-    eight = _bundle(tmp_path_factory, tiny_model, "executorch", "fp32").bundle_dir
+    eight = _bundle(tmp_path_factory, tiny_model, "coreml", "fp32").bundle_dir
     two = build_bundle(
-        tiny_model, "executorch", "fp32", tmp_path_factory.mktemp("two") / "b", max_points=2, parity=False
+        tiny_model, "coreml", "fp32", tmp_path_factory.mktemp("two") / "b", max_points=2, parity=False
     ).bundle_dir
     image = load_photo("picture2.jpg")
     answers = []
