@@ -87,19 +87,23 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _evaluate(args: argparse.Namespace) -> list[RuntimeScores]:
     loaded = load_from_args(args)
     predictors = {f"float ({args.checkpoint})": Predictor(TorchRuntime(loaded.model))}
+    megabytes = {}
     for bundle in args.bundle:
         try:
             manifest = read_manifest(bundle)
             runtime = open_bundle(bundle, args.threads, manifest)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             sys.exit(f"error: cannot open bundle {bundle}: {exc}")
-        predictors[f"{manifest['target']} {manifest['recipe']['name']}"] = Predictor(runtime)
+        name = f"{manifest['target']} {manifest['recipe']['name']}"
+        predictors[name] = Predictor(runtime)
+        megabytes[name] = sum(a["bytes"] for a in manifest["artifacts"].values()) / 1e6
     with ProgressBar("evaluating objects") as bar:
         return evaluate(
             predictors,
             load_coco(args.annotations, args.images, args.min_area),
             args.clicks,
             progress=lambda n: bar.update(n, n),
+            megabytes=megabytes,
         )
 
 

@@ -82,6 +82,7 @@ class RuntimeScores:
     chosen masks (for agreement), and timings."""
 
     name: str
+    megabytes: float | None = None  # the bundle's programs (None: the float model)
     ious: dict[str, list[float]] = field(default_factory=dict)
     masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
     encode_s: list[float] = field(default_factory=list)
@@ -140,9 +141,11 @@ def evaluate(
     data: Iterator[GroundTruth],
     clicks: int = 0,
     progress: Callable[[int], None] = lambda _n: None,
+    megabytes: dict[str, float] | None = None,
 ) -> list[RuntimeScores]:
-    """Scores of every predictor (by name, the first is the reference) on ``data``."""
-    results = [RuntimeScores(name) for name in predictors]
+    """Scores of every predictor (by name, the first is the reference) on ``data``;
+    ``megabytes``: the size of each bundle's programs, by predictor name."""
+    results = [RuntimeScores(name, (megabytes or {}).get(name)) for name in predictors]
     objects = 0
     for truth in data:
         for predictor, scores in zip(predictors.values(), results, strict=True):
@@ -171,6 +174,7 @@ def report(results: list[RuntimeScores]) -> dict:
                 "miou": {k: scores.miou(k) for k in kinds},
                 "miou_change": {k: scores.miou(k) - reference.miou(k) for k in kinds},
                 "agreement_with_reference": float(np.mean(agreement)),
+                "megabytes": scores.megabytes,
                 "encoder_ms": 1000 * float(np.median(scores.encode_s)),
                 "decoder_ms": 1000 * float(np.median(scores.decode_s)),
             }
@@ -182,13 +186,14 @@ def markdown(summary: dict) -> str:
     """The report as a markdown table."""
     kinds = summary["kinds"]
     head = ["runtime", *(f"mIoU {k}" for k in kinds), *(f"Δ {k}" for k in PROMPT_KINDS)]
-    head += ["agreement", "encoder ms", "decoder ms"]
+    head += ["agreement", "MB", "encoder ms", "decoder ms"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in summary["runtimes"]:
         cells = [row["runtime"], *(f"{row['miou'][k]:.4f}" for k in kinds)]
         cells += [f"{row['miou_change'][k]:+.4f}" for k in PROMPT_KINDS]
         cells += [
             f"{row['agreement_with_reference']:.4f}",
+            "-" if row["megabytes"] is None else f"{row['megabytes']:.1f}",
             f"{row['encoder_ms']:.0f}",
             f"{row['decoder_ms']:.1f}",
         ]
