@@ -193,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{ms['current'] / ms['baseline']:.2f}x | {macs['baseline']:.3f} | {macs['current']:.3f} | "
             f"{macs['current'] / macs['baseline']:.2f}x |"
         )
-    args.out.write_text("\n".join(lines) + "\n")
+    # The written analysis below the table (from its "## " heading on) survives a rerun.
+    notes = args.out.read_text().partition("\n## ") if args.out.is_file() else ("", "", "")
+    tail = f"\n## {notes[2]}" if notes[1] else ""
+    args.out.write_text("\n".join(lines) + "\n" + tail)
     print("\n".join(lines))
     return 0
 
