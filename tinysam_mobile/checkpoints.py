@@ -91,7 +91,7 @@ class BundledCheckpoint:
 BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
     "tinysam-synthetic": BundledCheckpoint(
         "tinysam_synthetic_fp16.pth",
-        None,
+        "d480d2553fd7056fa16aff08fc009f0013208d43b4b38f0ff82b5be6c18adcc1",
         "TinySAM trained by this project on generated scenes (python -m tinysam_mobile.train), NOT the "
         "official weights: it segments the kind of objects it was trained on and is meant for demos, "
         "quantization gates and everything-mode checks while the official weights are out of reach",

@@ -219,7 +219,12 @@ class Trainer:
             # Scored on the CPU (what inference runs), in eval mode; training mode comes back with
             # the next step.
             model = self.model if self.ctx.device.type == "cpu" else copy.deepcopy(self.model).cpu()
-            record: dict[str, object] = {"step": self.step, "cpu_hours": self.elapsed / 3600, "size": size}
+            record: dict[str, object] = {
+                "step": self.step,
+                "wall_hours": self.elapsed / 3600,  # training steps only, on this process's threads
+                "threads": self.cfg.threads,
+                "size": size,
+            }
             pool = self.pool
             if pool:
                 scenes = min(pool, POOL_EVAL_SCENES)
