@@ -1,6 +1,6 @@
 """Latency and size of each bundle against the eager float model, measured in one run.
 
-    python benchmarks/run.py --checkpoint untrained BUNDLE_DIR [BUNDLE_DIR ...] [--out benchmarks/RESULTS.md]
+    python benchmarks/run.py --checkpoint untrained BUNDLE_DIR [BUNDLE_DIR ...] [--out benchmarks/LATENCY.md]
 
 Every program is timed on this machine with the same thread count (default 2): the median of
 ``--repeats`` runs after one warm-up. Ratios are against eager PyTorch in the same run.
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundles", nargs="+", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/RESULTS.md"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/LATENCY.md"))
     add_checkpoint_args(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -77,6 +77,15 @@ def full_model() -> Sam:
 
 
 @pytest.fixture(scope="session")
+def synthetic_model() -> Sam:
+    """The shipped trained TinySAM (``tinysam-synthetic``): full-size runs whose quality contracts
+    judge, because its masks mean something on the bundled scenes."""
+    from tinysam_mobile.checkpoints import load_checkpoint
+
+    return load_checkpoint("tinysam-synthetic").model
+
+
+@pytest.fixture(scope="session")
 def photo() -> np.ndarray:
     return load_photo("picture1.jpg")
 

@@ -268,3 +268,21 @@ def test_mask_stats_equal_the_full_upscale(tiny_model):
             assert nonempty == bool((full > 0).any())
             if nonempty:
                 np.testing.assert_array_equal(box, mask_ops.masks_to_boxes(full > 0)[0])
+
+
+@pytest.mark.slow
+def test_everything_finds_the_objects_of_a_trained_scene(synthetic_model):
+    """The shipped trained model, hierarchical everything (16 x 16 dense round, to keep it short)
+    on the first scene it was trained on: its whole objects come back as masks."""
+    from tinysam_mobile.assets import SCENE_ANNOTATIONS, bundled_scenes
+
+    coco = json.loads(SCENE_ANNOTATIONS.read_text())
+    info = coco["images"][0]
+    assert bundled_scenes()[0].name == info["file_name"]
+    image = np.asarray(Image.open(bundled_scenes()[0]).convert("RGB"))
+    truth = [rle.decode(a["segmentation"]) for a in coco["annotations"] if a["image_id"] == info["id"]]
+    generator = AutoMaskGenerator(synthetic_model, strategy="hierarchical", points_per_side=16)
+    masks = [r["segmentation"] for r in generator.generate(image)]
+    found = [max(((t & m).sum() / (t | m).sum() for m in masks), default=0.0) >= 0.5 for t in truth]
+    print(f"found {sum(found)}/{len(truth)} objects with {len(masks)} masks")
+    assert sum(found) == len(truth), (sum(found), len(truth))

@@ -3,10 +3,10 @@
 Each bundle is built once per session by the same ``build_bundle`` the CLI uses, which runs the
 parity check against the recipe's contract and writes parity.json / parity.png. The tiny config
 runs the same code paths; exact recipes (fp32) run in the fast tier, quantized ones and the
-full-size model in the ``slow`` tier. With untrained weights the recipes' quality contracts
-cannot judge, so the measured summaries are also held against regression baselines recorded
-here for the tiny config (``baselines.json``; ``TINYSAM_RECORD_BASELINES=1`` rewrites them from a
-run).
+full-size model in the ``slow`` tier. The tiny config has untrained weights, which the recipes'
+quality contracts cannot judge, so its measured summaries are held against regression baselines
+recorded here (``baselines.json``; ``TINYSAM_RECORD_BASELINES=1`` rewrites them from a run). The
+full size is the shipped trained model (``tinysam-synthetic``), judged by every recipe's contract.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from tinysam_mobile.bundle.manifest import read_manifest
 from tinysam_mobile.targets import TARGETS
-from tinysam_mobile.toolchain.build import build_bundle
+from tinysam_mobile.toolchain.build import ParityFailure, build_bundle
 from tinysam_mobile.toolchain.converters import get_backend
 from tinysam_mobile.toolchain.recipes import list_recipes
 
@@ -32,6 +32,18 @@ QUANTIZED = [(t, r) for t, r in CASES if r != "fp32" and (t, r) != ("executorch"
 # full-size fp16 encoder call took ~30 CPU-minutes here): CI runs its fp32 recipe; the others,
 # which all compute in fp16, run with --nightly.
 NIGHTLY_FULL_SIZE = {("coreai", r) for r in list_recipes("coreai") if r != "fp32"}
+# Recipes that fail their own quality contract on the trained model, measured (benchmarks/RESULTS.md):
+# the test fails the day one passes, so the mark is removed with the fix.
+FAILS_ITS_CONTRACT = {
+    **{
+        (target, "w8a8"): "int8 activations: encoder embedding cosine 0.92-0.99, decoder masks move "
+        "(mean mask IoU 0.71-0.79 against the float model, bound 0.9)"
+        for target in ("coreml", "executorch", "tflite")
+    },
+    ("coreml", "palette6_fp16"): "per-tensor encoder palettes (iOS 17): IoU prediction moves 0.069 "
+    "on picture1.jpg (bound 0.05)",
+    ("coreml", "palette4_fp16"): "per-tensor encoder palettes (iOS 17): mean mask IoU 0.834 (bound 0.85)",
+}
 
 
 # their XNNPACK lowering alone takes 30-90 s even for the tiny config: kept out of the fast tier
@@ -44,8 +56,16 @@ def _exact(cases) -> list:
 
 
 def _full_size(cases) -> list:
-    """``cases`` with the nightly ones marked."""
-    return [pytest.param(*c, marks=pytest.mark.nightly) if c in NIGHTLY_FULL_SIZE else c for c in cases]
+    """``cases`` with the nightly ones and those known to fail their contract marked."""
+
+    def marks(case) -> list:
+        found = [pytest.mark.nightly] if case in NIGHTLY_FULL_SIZE else []
+        if case in FAILS_ITS_CONTRACT:
+            reason = FAILS_ITS_CONTRACT[case]
+            found.append(pytest.mark.xfail(raises=ParityFailure, strict=True, reason=reason))
+        return found
+
+    return [pytest.param(*c, marks=marks(c)) for c in cases]
 
 
 BASELINES = Path(__file__).with_name("baselines.json")
@@ -74,7 +94,12 @@ def _bundle(tmp_path_factory, model, target: str, recipe: str):
     key = (model.config.name, target, recipe)
     if key not in _built:
         out = tmp_path_factory.mktemp("bundles") / f"{key[0]}-{target}-{recipe}"
-        _built[key] = build_bundle(model, target, recipe, out, max_points=8, num_threads=2)
+        try:
+            _built[key] = build_bundle(model, target, recipe, out, max_points=8, num_threads=2)
+        except ParityFailure as failure:  # built once: every test of this bundle sees the failure
+            _built[key] = failure
+    if isinstance(_built[key], ParityFailure):
+        raise _built[key]
     return _built[key]
 
 
@@ -126,13 +151,14 @@ def _check_tflite_programs(result, recipe: str) -> None:
 
 
 def _check_coreml_packages(result, recipe: str) -> None:
-    """iOS 17 ML Programs with float32 I/O as the manifest says, computing in the recipe's dtype,
-    with the recipe's compression actually in the program."""
+    """iOS 17 ML Programs with float32 I/O as the manifest says, each computing in its scheme's
+    dtype (a recipe's scheme is per program), with the scheme's compression actually in it."""
     from tinysam_mobile.toolchain.converters.coreml import package_inventory
 
     manifest = result.manifest  # _check verifies the hashes once
     sizes = {}
     for program in ("encoder", "decoder"):
+        scheme = _recipe("coreml", recipe).program(program).scheme
         inventory = package_inventory(result.bundle_dir / f"{program}.mlpackage")
         sizes[program] = inventory["bytes"]
         assert inventory["specification_version"] == 8  # iOS 17
@@ -143,13 +169,13 @@ def _check_coreml_packages(result, recipe: str) -> None:
             assert inventory[role] == expected, (program, role)
         ops, compute = inventory["ops"], inventory["compute_dtypes"]
         assert set(compute) == (
-            {"fp32"} if recipe == "fp32" else {"fp16", "int8"} if recipe == "w8a8" else {"fp16"}
+            {"fp32"} if scheme == "fp32" else {"fp16", "int8"} if scheme == "w8a8" else {"fp16"}
         )
-        assert (ops["quantize"] > 0) == (recipe == "w8a8")
-        weights_int8 = recipe in ("w8_fp16", "w8a8")
+        assert (ops["quantize"] > 0) == (scheme == "w8a8")
+        weights_int8 = scheme in ("w8_fp16", "w8a8")
         assert inventory["quantized_weight_dtypes"] == (["int8"] if weights_int8 else [])
         assert (ops["constexpr_affine_dequantize"] > 0) == weights_int8
-        palette = {"palette4_fp16": [16], "palette6_fp16": [64]}.get(recipe, [])
+        palette = {"palette4_fp16": [16], "palette6_fp16": [64]}.get(scheme, [])
         assert inventory["palette_sizes"] == palette
         assert "gather" not in ops  # TinyViT's attention-bias table is a constant, not a gather
     assert {k: v["bytes"] for k, v in manifest["artifacts"].items()} == sizes
@@ -164,6 +190,7 @@ def _check_coreai_assets(result, recipe: str) -> None:
     manifest = result.manifest  # _check verifies the hashes once
     sizes = {}
     for program in ("encoder", "decoder"):
+        scheme = _recipe("coreai", recipe).program(program).scheme
         inventory = asset_inventory(result.bundle_dir / f"{program}.aimodel")
         sizes[program] = inventory["bytes"]
         assert inventory["functions"] == ["main"]
@@ -172,16 +199,16 @@ def _check_coreai_assets(result, recipe: str) -> None:
                 s["name"]: (tuple(s["shape"]), "float32") for s in manifest["io"][f"{program}_{role}"]
             }
             assert inventory[role] == expected, (program, role)
-        assert inventory["metadata"] == {"tinysam.program": program, "tinysam.scheme": recipe}
+        assert inventory["metadata"] == {"tinysam.program": program, "tinysam.scheme": scheme}
         storage, ops = inventory["storage_types"], inventory["ops"]
-        assert ("Float16" in inventory["compute_types"]) == (recipe != "fp32")
-        assert ("Float16" in storage) == (recipe != "fp32")
-        if recipe != "fp32":
+        assert ("Float16" in inventory["compute_types"]) == (scheme != "fp32")
+        assert ("Float16" in storage) == (scheme != "fp32")
+        if scheme != "fp32":
             assert storage.get("Float32", 0) < 16, storage  # no float32 weights left
-        assert ("Int8" in storage) == (ops["blockwise_shift_scale"] > 0) == (recipe == "w8_fp16"), storage
-        assert (ops["lut_to_dense"] > 0) == recipe.startswith("palette"), ops
+        assert ("Int8" in storage) == (ops["blockwise_shift_scale"] > 0) == (scheme == "w8_fp16"), storage
+        assert (ops["lut_to_dense"] > 0) == scheme.startswith("palette"), ops
         palettes = {"palette4_fp16": {"UInt4"}, "palette6_fp16": {"UInt6"}}
-        assert {t for t in ("UInt4", "UInt6") if t in storage} == palettes.get(recipe, set()), storage
+        assert {t for t in ("UInt4", "UInt6") if t in storage} == palettes.get(scheme, set()), storage
     assert {k: v["bytes"] for k, v in manifest["artifacts"].items()} == sizes
 
 
@@ -213,13 +240,15 @@ def _check_prompt_batches(result, target: str) -> None:
         np.testing.assert_allclose(together[1][i : i + 1], alone[1], atol=1e-3)
 
 
-def _check(result, target: str, recipe: str) -> None:
+def _check(result, target: str, recipe: str, judged: bool) -> None:
+    """The artifact's checks, a passing parity report (judged by the recipe's contract when
+    ``judged``) and a manifest that records it."""
     if target in ARTIFACT_CHECKS:
         ARTIFACT_CHECKS[target](result, recipe)
     _check_prompt_batches(result, target)
     report = result.report
     assert report is not None and not report.failures, report.failures
-    assert report.judged == (_recipe(target, recipe).parity.judge == "always")  # untrained weights
+    assert report.judged == judged, (report.judged, judged)
     if result.manifest["model"]["config"] == "tiny-test":
         _check_baseline(result, "tiny-test", target, recipe)
     manifest = read_manifest(result.bundle_dir)  # checks schema version and hashes
@@ -230,19 +259,22 @@ def _check(result, target: str, recipe: str) -> None:
 
 @pytest.mark.parametrize("target,recipe", _exact(EXACT))
 def test_parity_tiny_exact(tmp_path_factory, tiny_model, target, recipe):
-    _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe)
+    _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe, judged=True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target,recipe", QUANTIZED)
 def test_parity_tiny_quantized(tmp_path_factory, tiny_model, target, recipe):
-    _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe)
+    untrained_judged = _recipe(target, recipe).parity.judge == "always"  # quality needs training
+    _check(_bundle(tmp_path_factory, tiny_model, target, recipe), target, recipe, judged=untrained_judged)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target,recipe", _full_size(CASES))
-def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
-    _check(_bundle(tmp_path_factory, full_model, target, recipe), target, recipe)
+def test_parity_full_size(tmp_path_factory, synthetic_model, target, recipe):
+    """Every recipe converts the trained model and passes its own quality contract (no silent
+    pass: the report must be judged)."""
+    _check(_bundle(tmp_path_factory, synthetic_model, target, recipe), target, recipe, judged=True)
 
 
 # Largest bundle size of each compressed recipe relative to the target's fp32 bundle (full size:
@@ -252,14 +284,14 @@ def test_parity_full_size(tmp_path_factory, full_model, target, recipe):
 # fp32.
 SIZE_RATIO = {
     ("coreml", "fp16"): 0.52,
-    ("coreml", "w8_fp16"): 0.27,
+    ("coreml", "w8_fp16"): 0.37,  # the decoder keeps float16 weights in the compressing recipes
     ("coreml", "w8a8"): 0.28,
-    ("coreml", "palette6_fp16"): 0.21,
-    ("coreml", "palette4_fp16"): 0.15,
+    ("coreml", "palette6_fp16"): 0.34,
+    ("coreml", "palette4_fp16"): 0.30,
     ("coreai", "fp16"): 0.51,
-    ("coreai", "w8_fp16"): 0.31,
-    ("coreai", "palette6_fp16"): 0.24,
-    ("coreai", "palette4_fp16"): 0.18,
+    ("coreai", "w8_fp16"): 0.38,
+    ("coreai", "palette6_fp16"): 0.35,
+    ("coreai", "palette4_fp16"): 0.31,
 }
 
 
@@ -269,9 +301,9 @@ def _bundle_bytes(result) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target,recipe", _full_size(SIZE_RATIO))
-def test_compression_shrinks_the_bundles(tmp_path_factory, full_model, target, recipe):
-    fp32 = _bundle_bytes(_bundle(tmp_path_factory, full_model, target, "fp32"))
-    ratio = _bundle_bytes(_bundle(tmp_path_factory, full_model, target, recipe)) / fp32
+def test_compression_shrinks_the_bundles(tmp_path_factory, synthetic_model, target, recipe):
+    fp32 = _bundle_bytes(_bundle(tmp_path_factory, synthetic_model, target, "fp32"))
+    ratio = _bundle_bytes(_bundle(tmp_path_factory, synthetic_model, target, recipe)) / fp32
     assert ratio <= SIZE_RATIO[target, recipe], ratio
 
 
