@@ -79,3 +79,14 @@ def test_the_shipped_scenes_are_the_training_pool_byte_for_byte():
         anns = [a for a in coco["annotations"] if a["image_id"] == k + 1]
         masks = np.stack([decode(a["segmentation"]) for a in anns])
         assert np.array_equal(masks, scene.wholes(MIN_OBJECT_AREA))
+
+
+def test_the_shipped_checkpoint_is_registered_and_loads():
+    """The weights in the package are the ones registered (sha256 checked on load), fp16, small."""
+    entry = checkpoints.BUNDLED_CHECKPOINTS["tinysam-synthetic"]
+    assert entry.sha256 is not None, "the shipped weights have no registered sha256"
+    assert entry.path.stat().st_size <= 21_000_000
+    loaded = load_checkpoint("tinysam-synthetic")
+    assert loaded.sha256 == entry.sha256 and not loaded.untrained
+    assert loaded.model.config.name == "tinysam"
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
