@@ -25,6 +25,7 @@ from tinysam_mobile.assets import bundled_photos, bundled_scenes
 from tinysam_mobile.cli.common import add_checkpoint_args, load_from_args
 from tinysam_mobile.modeling import Sam
 from tinysam_mobile.predictor import Predictor
+from tinysam_mobile.toolchain.evaluation import mask_iou
 
 LAYERS = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
 
@@ -66,8 +67,9 @@ def answers(model: Sam, predictors: list[Predictor]) -> list[np.ndarray]:
 
 
 def mask_ious(a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    """IoU of every mask of ``a`` with its counterpart in ``b``."""
     pairs = [(x, y) for xs, ys in zip(a, b, strict=True) for x, y in zip(xs, ys, strict=True)]
-    return np.array([(x & y).sum() / (x | y).sum() if (x | y).any() else 1.0 for x, y in pairs])
+    return np.array([mask_iou(x, y) for x, y in pairs])
 
 
 def main() -> None:

@@ -279,21 +279,22 @@ def test_parity_full_size(tmp_path_factory, synthetic_model, target, recipe):
     _check(_bundle(tmp_path_factory, synthetic_model, target, recipe), target, recipe, judged=True)
 
 
-# Largest bundle size of each compressed recipe relative to the target's fp32 bundle (full size:
-# Core ML measured 0.508 / 0.258 / 0.262 / 0.195 / 0.134; Core AI fp16 0.50 measured, its w8 (the
-# encoder alone measured 0.30) and palettes provisional, checked nightly). The tiny config keeps
+# Largest bundle size of each compressed recipe relative to the target's fp32 bundle, measured at
+# full size on tinysam-synthetic (Core ML fp16 / w8_fp16 / w8a8 / palette6 / palette4: 0.508 / 0.362
+# / 0.263 / 0.325 / 0.290; Core AI w8_fp16 / palette6 / palette4: 0.393 / 0.368 / 0.338, checked
+# nightly). The compressing recipes keep the decoder's weights in float16. The tiny config keeps
 # most of its small weight tensors uncompressed, so there each recipe only has to be smaller than
 # fp32.
 SIZE_RATIO = {
     ("coreml", "fp16"): 0.52,
-    ("coreml", "w8_fp16"): 0.37,  # the decoder keeps float16 weights in the compressing recipes
+    ("coreml", "w8_fp16"): 0.37,
     ("coreml", "w8a8"): 0.28,
-    ("coreml", "palette6_fp16"): 0.34,
+    ("coreml", "palette6_fp16"): 0.33,
     ("coreml", "palette4_fp16"): 0.30,
     ("coreai", "fp16"): 0.51,
-    ("coreai", "w8_fp16"): 0.38,
-    ("coreai", "palette6_fp16"): 0.35,
-    ("coreai", "palette4_fp16"): 0.31,
+    ("coreai", "w8_fp16"): 0.40,
+    ("coreai", "palette6_fp16"): 0.38,
+    ("coreai", "palette4_fp16"): 0.35,
 }
 
 
